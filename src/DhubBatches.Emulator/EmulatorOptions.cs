@@ -1,0 +1,32 @@
+using System;
+using System.Collections.Generic;
+
+namespace DhubBatches.Emulator;
+
+/// <summary>Start-up settings of an emulator instance. <see cref="EmulatorState.Reset"/> returns to these.</summary>
+public sealed class EmulatorOptions
+{
+    /// <summary>Bearer token the dhub API requires; null disables authentication.</summary>
+    public string? Token { get; set; } = "emulator-token";
+
+    /// <summary>Duration of each lifecycle phase (scheduled, pending, extract, transform, load).</summary>
+    public TimeSpan StepDuration { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Pipelines known at start; any other id is answered with 404.</summary>
+    public IList<string> Pipelines { get; set; } = new List<string> { "sales-pipeline", "orders", "inventory", "failing-pipeline" };
+
+    /// <summary>Pipelines whose id starts with this fail at the transform step.</summary>
+    public string FailingPipelinePrefix { get; set; } = "failing";
+
+    /// <summary>Largest accepted <c>limit</c> on the list endpoint.</summary>
+    public int MaxPageSize { get; set; } = 1000;
+
+    internal EmulatorOptions Clone() => new()
+    {
+        Token = Token,
+        StepDuration = StepDuration,
+        Pipelines = new List<string>(Pipelines ?? new List<string>()),
+        FailingPipelinePrefix = FailingPipelinePrefix,
+        MaxPageSize = MaxPageSize,
+    };
+}

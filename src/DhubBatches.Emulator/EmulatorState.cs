@@ -1,0 +1,132 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using DhubBatches.Emulator.Dhub;
+using DhubBatches.Emulator.Faults;
+using DhubBatches.Emulator.Requests;
+
+namespace DhubBatches.Emulator;
+
+/// <summary>
+/// The live in-memory state of one emulator: settings, pipelines and batches, fault rules and the
+/// request log. Tests use it directly instead of the HTTP control API; both do the same thing.
+/// </summary>
+public sealed class EmulatorState
+{
+    private readonly EmulatorOptions _options;
+    private readonly TimeProvider _clock;
+    private string? _token;
+    private long _stepTicks;
+
+    public EmulatorState(EmulatorOptions options)
+        : this(options, TimeProvider.System)
+    {
+    }
+
+    public EmulatorState(EmulatorOptions options, TimeProvider clock)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options.Clone();
+        _clock = clock ?? throw new ArgumentNullException(nameof(clock));
+        Reset();
+    }
+
+    internal BatchStore Batches { get; } = new();
+
+    internal FaultRuleSet FaultRules { get; } = new();
+
+    internal RequestLog RequestLog { get; } = new();
+
+    /// <summary>Bearer token the dhub API requires; null disables authentication.</summary>
+    public string? Token
+    {
+        get => Volatile.Read(ref _token);
+        set => Volatile.Write(ref _token, value);
+    }
+
+    /// <summary>Step duration for batches created from now on (pipelines may override it).</summary>
+    public TimeSpan StepDuration
+    {
+        get => TimeSpan.FromTicks(Interlocked.Read(ref _stepTicks));
+        set => Interlocked.Exchange(ref _stepTicks, value < TimeSpan.Zero ? 0 : value.Ticks);
+    }
+
+    public string FailingPipelinePrefix => _options.FailingPipelinePrefix ?? string.Empty;
+
+    public int MaxPageSize => _options.MaxPageSize;
+
+    public DateTimeOffset UtcNow => _clock.GetUtcNow();
+
+    public IReadOnlyList<string> Pipelines => Batches.PipelineIds();
+
+    /// <summary>Registers a pipeline (or updates its step duration override).</summary>
+    public void AddPipeline(string pipelineId, TimeSpan? stepDuration = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(pipelineId);
+        Batches.AddPipeline(pipelineId, stepDuration);
+    }
+
+    public bool IsKnownPipeline(string pipelineId) => Batches.IsKnown(pipelineId);
+
+    /// <summary>Creates a batch as <c>POST /api/v1/batches/{pipeline}</c> does; returns its id.</summary>
+    public string CreateBatch(string pipelineId, string? pipelineVersion = null) =>
+        Batches.Create(pipelineId, pipelineVersion, UtcNow, Defaults)?.Id
+        ?? throw new KeyNotFoundException($"Pipeline '{pipelineId}' not found");
+
+    /// <summary>Adds <paramref name="count"/> batches; finished ones are dated in the past. Not counted as created.</summary>
+    public void Seed(string pipelineId, int count, bool finished = true)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        if (Batches.Seed(pipelineId, count, finished, UtcNow, Defaults) < 0)
+        {
+            throw new KeyNotFoundException($"Pipeline '{pipelineId}' not found");
+        }
+    }
+
+    public BatchInfo? GetBatch(string pipelineId, string batchId)
+    {
+        if (Batches.TryGet(pipelineId, batchId, out var batch) != StoreResult.Ok || batch is null)
+        {
+            return null;
+        }
+
+        return new BatchInfo(batch.Id, batch.PipelineId, batch.PipelineVersion, batch.Seq, batch.CreatedAt, batch.StoppedAt,
+            BatchLifecycle.Compute(batch, UtcNow));
+    }
+
+    /// <summary>Batches currently stored for the pipeline (0 when unknown).</summary>
+    public int BatchCount(string pipelineId) => Batches.Counts(pipelineId)?.Batches ?? 0;
+
+    /// <summary>Batches created through the create call (not seeding), including deleted ones.</summary>
+    public int CreatedCount(string pipelineId) => Batches.Counts(pipelineId)?.Created ?? 0;
+
+    public IReadOnlyList<DeletedBatch> DeletedBatches => Batches.Deleted();
+
+    /// <summary>Adds a rule (validated; id generated when "auto"); returns the same instance, whose counters stay live.</summary>
+    public FaultRule AddFault(FaultRule rule)
+    {
+        ArgumentNullException.ThrowIfNull(rule);
+        return FaultRules.Add(rule);
+    }
+
+    public void ClearFaults() => FaultRules.Clear();
+
+    public IReadOnlyList<FaultRule> Faults => FaultRules.Snapshot();
+
+    /// <summary>Logged API requests (control requests excluded), oldest first.</summary>
+    public IReadOnlyList<RequestLogEntry> Requests => RequestLog.Snapshot();
+
+    public void ClearRequests() => RequestLog.Clear();
+
+    /// <summary>Back to the start-up options: no batches, faults or log; only the configured pipelines.</summary>
+    public void Reset()
+    {
+        Token = _options.Token;
+        StepDuration = _options.StepDuration;
+        Batches.Clear(_options.Pipelines);
+        FaultRules.Clear();
+        RequestLog.Clear();
+    }
+
+    internal BatchDefaults Defaults => new(StepDuration, FailingPipelinePrefix);
+}

@@ -1,0 +1,144 @@
+using System;
+using System.Collections.Generic;
+using System.Text.Json.Serialization;
+using System.Text.RegularExpressions;
+using System.Threading;
+
+namespace DhubBatches.Emulator.Faults;
+
+/// <summary>How a matching fault rule disturbs the request.</summary>
+public enum FaultMode
+{
+    /// <summary>Answer with the rule's status/headers/body instead of the API.</summary>
+    Respond,
+
+    /// <summary>Abort the connection without running the API.</summary>
+    Drop,
+
+    /// <summary>Run the API (side effects happen), then abort so the answer is lost.</summary>
+    ApplyThenDrop,
+
+    /// <summary>Run the API, send headers with the full Content-Length but only half the body, then close.</summary>
+    Truncate,
+
+    /// <summary>Wait <see cref="FaultRule.DelayMs"/>, then answer normally.</summary>
+    Delay,
+}
+
+/// <summary>
+/// One fault-injection rule. Works on any path (dhub, Prefect, ...), matched on method and a regex over
+/// the decoded path or the raw target. JSON over the control API is camelCase.
+/// </summary>
+public sealed class FaultRule
+{
+    private int _matched;
+    private int _hits;
+    private Regex? _regex;
+
+    /// <summary>Rule id; null or "auto" gets a generated id when the rule is added.</summary>
+    public string? Id { get; set; } = "auto";
+
+    /// <summary>HTTP method to match (case-insensitive); null matches any.</summary>
+    public string? Method { get; set; }
+
+    /// <summary>Regex over the decoded path or the raw target; null matches any path.</summary>
+    public string? PathPattern { get; set; }
+
+    public int Status { get; set; } = 503;
+
+    /// <summary>Retry-After value: delta-seconds ("2") or an HTTP-date.</summary>
+    public string? RetryAfter { get; set; }
+
+    public Dictionary<string, string>? Headers { get; set; }
+
+    /// <summary>Raw response body; null gives <c>{"message":"injected fault"}</c>, or an HTML page for text/html.</summary>
+    public string? Body { get; set; }
+
+    public string? ContentType { get; set; }
+
+    /// <summary>Wait before applying the mode (for <see cref="FaultMode.Delay"/> the whole effect).</summary>
+    public int DelayMs { get; set; }
+
+    public FaultMode Mode { get; set; } = FaultMode.Respond;
+
+    /// <summary>How many times the rule applies; 0 = unlimited.</summary>
+    public int Times { get; set; } = 1;
+
+    /// <summary>Apply to every Nth matching request (after <see cref="Skip"/>); 0 or 1 = each one.</summary>
+    public int Every { get; set; }
+
+    /// <summary>Let the first N matching requests through untouched.</summary>
+    public int Skip { get; set; }
+
+    /// <summary>Requests that matched method and path while the rule still had applications left.</summary>
+    [JsonInclude]
+    public int Matched { get => Volatile.Read(ref _matched); private set => _matched = value; }
+
+    /// <summary>How many times the rule was applied.</summary>
+    [JsonInclude]
+    public int Hits { get => Volatile.Read(ref _hits); private set => _hits = value; }
+
+    /// <summary>Checks the settings and compiles the pattern; throws <see cref="ArgumentException"/> on bad input.</summary>
+    internal void Prepare(string generatedId)
+    {
+        if (string.IsNullOrWhiteSpace(Id) || Id == "auto")
+        {
+            Id = generatedId;
+        }
+
+        if (Status is < 100 or > 599)
+        {
+            throw new ArgumentException($"status must be 100..599, got {Status}.");
+        }
+
+        if (Times < 0 || Every < 0 || Skip < 0 || DelayMs < 0)
+        {
+            throw new ArgumentException("times, every, skip and delayMs must not be negative.");
+        }
+
+        if (!Enum.IsDefined(Mode))
+        {
+            throw new ArgumentException($"Unknown mode {Mode}.");
+        }
+
+        try
+        {
+            _regex = PathPattern is null ? null : new Regex(PathPattern, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+        }
+        catch (ArgumentException ex)
+        {
+            throw new ArgumentException($"pathPattern is not a valid regex: {ex.Message}", ex);
+        }
+
+        _matched = 0;
+        _hits = 0;
+    }
+
+    /// <summary>Counts the request and says whether the rule applies to it. Called under the rule set's lock.</summary>
+    internal bool TryApply(string method, string decodedPath, string rawTarget)
+    {
+        if (Method is not null && !string.Equals(Method, method, StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        if (_regex is not null && !_regex.IsMatch(decodedPath) && !_regex.IsMatch(rawTarget))
+        {
+            return false;
+        }
+
+        if (Times > 0 && _hits >= Times)
+        {
+            return false;
+        }
+
+        var position = ++_matched - Skip;
+        if (position <= 0 || (Every > 1 && position % Every != 0))
+        {
+            return false;
+        }
+
+        _hits++;
+        return true;
+    }
+}

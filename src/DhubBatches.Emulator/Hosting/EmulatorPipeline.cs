@@ -1,0 +1,27 @@
+using DhubBatches.Emulator.Control;
+using DhubBatches.Emulator.Dhub;
+using DhubBatches.Emulator.Faults;
+using DhubBatches.Emulator.Hosting;
+using DhubBatches.Emulator.Paths;
+using DhubBatches.Emulator.Requests;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
+namespace DhubBatches.Emulator.Hosting;
+
+/// <summary>
+/// The middleware order, in one place: control (unlogged, unfaulted) → request log → faults → API
+/// surfaces → 404. Another API surface (e.g. Prefect under /prefect/api) goes next to the dhub one.
+/// </summary>
+internal static class EmulatorPipeline
+{
+    public static void Configure(IApplicationBuilder app, EmulatorState state)
+    {
+        app.UseMiddleware<ControlEndpoints>(state);
+        app.UseMiddleware<RequestLogMiddleware>(state);
+        app.UseMiddleware<FaultMiddleware>(state);
+        app.UseMiddleware<DhubEndpoints>(state);
+        app.Run(context => JsonResponse.WriteMessageAsync(context, StatusCodes.Status404NotFound,
+            $"No endpoint for {RawRequestTarget.Of(context).RawPath}"));
+    }
+}

@@ -1,0 +1,53 @@
+using System;
+using System.Globalization;
+using System.Linq;
+using System.Threading.Tasks;
+
+namespace DhubBatches.Emulator;
+
+/// <summary>
+/// <c>dotnet DhubBatches.Emulator.dll [--urls http://127.0.0.1:0] [--token T | --no-auth]
+/// [--step-seconds 2] [--pipelines a,b,c]</c>. Prints <c>DHUB_EMULATOR_URL=...</c> once listening.
+/// </summary>
+public static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        var options = new EmulatorOptions();
+        var urls = EmulatorServer.DefaultUrls;
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
+            switch (args[i])
+            {
+                case "--urls":
+                    urls = Value();
+                    break;
+                case "--token":
+                    options.Token = Value();
+                    break;
+                case "--no-auth":
+                    options.Token = null;
+                    break;
+                case "--step-seconds":
+                    options.StepDuration = TimeSpan.FromSeconds(double.Parse(Value(), NumberStyles.Float, CultureInfo.InvariantCulture));
+                    break;
+                case "--pipelines":
+                    options.Pipelines = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+                    break;
+                case "--help" or "-h":
+                    Console.WriteLine("usage: DhubBatches.Emulator [--urls URLS] [--token T | --no-auth] [--step-seconds S] [--pipelines a,b,c]");
+                    return 0;
+                default:
+                    Console.Error.WriteLine($"Unknown argument '{args[i]}'. Use --help.");
+                    return 2;
+            }
+        }
+
+        await using var server = await EmulatorServer.StartAsync(options, urls, ownsConsole: true, default);
+        Console.Out.WriteLine($"DHUB_EMULATOR_URL={server.BaseUri.GetLeftPart(UriPartial.Authority)}");
+        Console.Out.Flush();
+        await server.WaitForShutdownAsync();
+        return 0;
+    }
+}
