@@ -21,6 +21,9 @@ public sealed class EmulatorOptions
     /// <summary>Largest accepted <c>limit</c> on the list endpoint.</summary>
     public int MaxPageSize { get; set; } = 1000;
 
+    /// <summary>Clock for batch lifecycles; tests can pass a manual one to step time deterministically.</summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
     internal EmulatorOptions Clone() => new()
     {
         Token = Token,
@@ -28,5 +31,6 @@ public sealed class EmulatorOptions
         Pipelines = new List<string>(Pipelines ?? new List<string>()),
         FailingPipelinePrefix = FailingPipelinePrefix,
         MaxPageSize = MaxPageSize,
+        TimeProvider = TimeProvider,
     };
 }

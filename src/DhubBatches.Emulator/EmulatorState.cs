@@ -19,15 +19,10 @@ public sealed class EmulatorState
     private long _stepTicks;
 
     public EmulatorState(EmulatorOptions options)
-        : this(options, TimeProvider.System)
-    {
-    }
-
-    public EmulatorState(EmulatorOptions options, TimeProvider clock)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options.Clone();
-        _clock = clock ?? throw new ArgumentNullException(nameof(clock));
+        _clock = _options.TimeProvider ?? TimeProvider.System;
         Reset();
     }
 
