@@ -62,10 +62,22 @@ public class LifecycleTests
         Assert.Equal(new[] { "success", "running", "pending" }, view.Steps.Select(s => s.State));
     }
 
+}
+
+/// <summary>Real-time tests run alone so a busy parallel test cannot stall a poll past a whole phase.</summary>
+[CollectionDefinition(nameof(RealTimeCollection), DisableParallelization = true)]
+public class RealTimeCollection
+{
+}
+
+[Collection(nameof(RealTimeCollection))]
+public class RealTimeLifecycleTests
+{
     [Fact]
     public async Task Batch_progresses_over_http_through_every_state_with_growing_offsets()
     {
-        await using var emu = await RunningEmulator.StartAsync(o => o.StepDuration = TimeSpan.FromMilliseconds(250));
+        await using var emu = await RunningEmulator.StartAsync(o => o.StepDuration = TimeSpan.FromMilliseconds(300));
+        (await emu.Client.GetAsync("api/v1/batches/orders/")).Dispose(); // warm the connection before the clock matters
         var id = await emu.CreateAsync("orders");
         var states = new List<string>();
         var samples = new List<(string Step, long Partition0)>();
