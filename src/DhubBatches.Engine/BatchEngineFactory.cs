@@ -1,0 +1,18 @@
+using DhubBatches.Connections;
+using DhubBatches.Engine.Dhub;
+using DhubBatches.Engine.Profiles;
+
+namespace DhubBatches.Engine
+{
+    /// <summary>The engine's entry points, bound by name from the cmdlet assembly (see EngineLoader).</summary>
+    public static class BatchEngineFactory
+    {
+        public static IBatchEngine Create(EngineSettings settings) => settings.Backend switch
+        {
+            BackendKind.Prefect => throw new DhubException(DhubErrorKind.DhubBadRequest, "The Prefect backend is not available in this build."),
+            _ => new DhubEngine(settings),
+        };
+
+        public static PrefectProfile? ReadPrefectProfile(string path, string? name) => PrefectProfileReader.Read(path, name);
+    }
+}

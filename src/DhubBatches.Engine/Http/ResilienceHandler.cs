@@ -1,0 +1,108 @@
+using System;
+using System.Net.Http;
+using System.Threading;
+using System.Threading.Tasks;
+using Polly;
+
+namespace DhubBatches.Engine.Http
+{
+    /// <summary>
+    /// Runs each request through <see cref="RetryPolicy"/>. A request message can be sent only once, so every
+    /// attempt sends a copy; the body is buffered once (which also gives it a Content-Length, as Prefect Cloud
+    /// requires), and each answer's body is read inside the attempt so a body cut short is retried too.
+    /// </summary>
+    internal sealed class ResilienceHandler : DelegatingHandler
+    {
+        private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
+
+        public ResilienceHandler(ResiliencePipeline<HttpResponseMessage> pipeline, HttpMessageHandler inner)
+            : base(inner)
+        {
+            _pipeline = pipeline;
+        }
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var body = request.Content == null ? null : await request.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+            var context = ResilienceContextPool.Shared.Get(cancellationToken);
+            context.Properties.Set(RetryPolicy.Request, request);
+            try
+            {
+                var outcome = await _pipeline.ExecuteOutcomeAsync(
+                    static async (ctx, state) =>
+                    {
+                        try
+                        {
+                            var response = await state.Handler.SendAttemptAsync(Copy(state.Request, state.Body), ctx.CancellationToken).ConfigureAwait(false);
+                            return Outcome.FromResult(response);
+                        }
+                        catch (Exception ex)
+                        {
+                            return Outcome.FromException<HttpResponseMessage>(ex);
+                        }
+                    },
+                    context,
+                    (Handler: this, Request: request, Body: body)).ConfigureAwait(false);
+                outcome.ThrowIfException();
+                return outcome.Result!;
+            }
+            finally
+            {
+                ResilienceContextPool.Shared.Return(context);
+            }
+        }
+
+        private async Task<HttpResponseMessage> SendAttemptAsync(HttpRequestMessage attempt, CancellationToken cancellationToken)
+        {
+            var response = await base.SendAsync(attempt, cancellationToken).ConfigureAwait(false);
+            // net8.0 cannot cancel LoadIntoBufferAsync; disposing the response aborts a stalled body on Ctrl+C/timeout.
+            using (cancellationToken.Register(static r => ((HttpResponseMessage)r!).Dispose(), response))
+            {
+                try
+                {
+                    await response.Content.LoadIntoBufferAsync().ConfigureAwait(false);
+                }
+                catch (Exception) when (cancellationToken.IsCancellationRequested)
+                {
+                    response.Dispose();
+                    cancellationToken.ThrowIfCancellationRequested();
+                    throw;
+                }
+                catch
+                {
+                    response.Dispose();
+                    throw;
+                }
+            }
+            return response;
+        }
+
+        private static HttpRequestMessage Copy(HttpRequestMessage request, byte[]? body)
+        {
+            var copy = new HttpRequestMessage(request.Method, request.RequestUri) { Version = request.Version };
+            foreach (var header in request.Headers)
+            {
+                copy.Headers.TryAddWithoutValidation(header.Key, header.Value);
+            }
+            foreach (var option in request.Options)
+            {
+                copy.Options.Set(new HttpRequestOptionsKey<object?>(option.Key), option.Value);
+            }
+            if (body != null)
+            {
+                copy.Content = new ByteArrayContent(body);
+                if (request.Content != null)
+                {
+                    foreach (var header in request.Content.Headers)
+                    {
+                        if (!string.Equals(header.Key, "Content-Length", StringComparison.OrdinalIgnoreCase))
+                        {
+                            copy.Content.Headers.TryAddWithoutValidation(header.Key, header.Value);
+                        }
+                    }
+                }
+            }
+            return copy;
+        }
+    }
+}

@@ -1,0 +1,124 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.Management.Automation;
+using DhubBatches.Engine;
+
+namespace DhubBatches.Cmdlets
+{
+    /// <summary>What Start-DhubBatch does when the pipeline already has a batch that is not complete.</summary>
+    public enum IfActiveAction
+    {
+        Start,
+        Skip,
+        Fail,
+    }
+
+    /// <summary>Start-DhubBatch: starts a batch of a pipeline; with -Wait, also waits for it.</summary>
+    [Cmdlet(VerbsLifecycle.Start, "DhubBatch", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    [OutputType(typeof(Batch))]
+    public sealed class StartDhubBatchCommand : BatchCommand
+    {
+        private readonly List<Batch> _toWaitFor = new List<Batch>();
+
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+        [ValidateNotNullOrEmpty]
+        public string PipelineId { get; set; } = null!;
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? PipelineVersion { get; set; }
+
+        /// <summary>Prefect run parameters (merged over the deployment's own).</summary>
+        [Parameter]
+        [ValidateNotNull]
+        public Hashtable? Parameter { get; set; }
+
+        [Parameter]
+        public IfActiveAction IfActive { get; set; } = IfActiveAction.Start;
+
+        [Parameter]
+        public SwitchParameter Wait { get; set; }
+
+        /// <summary>With -Wait: seconds to wait in all; -1 waits without limit.</summary>
+        [Parameter]
+        [ValidateRange(-1, int.MaxValue)]
+        public int Timeout { get; set; } = -1;
+
+        /// <summary>With -Wait: seconds between polls (fractions allowed).</summary>
+        [Parameter]
+        [ValidateRange(0.05, 3600.0)]
+        public double PollingInterval { get; set; } = 5;
+
+        protected override void ProcessRecord()
+        {
+            ForItem(PipelineId, () =>
+            {
+                ValidateIds(PipelineId);
+                if (IfActive != IfActiveAction.Start)
+                {
+                    var active = ActiveBatch();
+                    if (active != null)
+                    {
+                        if (IfActive == IfActiveAction.Fail)
+                        {
+                            WriteError(DhubErrors.Record(
+                                DhubErrorKind.DhubBatchActive,
+                                $"Pipeline '{PipelineId}' already has an active batch {active.Id} ({active.State.ToString().ToLowerInvariant()}; {active.StepSummary}).",
+                                PipelineId));
+                            return;
+                        }
+                        WriteVerbose($"Pipeline '{PipelineId}' already has an active batch {active.Id}; not starting another (-IfActive Skip).");
+                        Output(active);
+                        return;
+                    }
+                }
+
+                var what = PipelineVersion == null ? "Start batch" : $"Start batch (version {PipelineVersion})";
+                if (!ShouldProcess(PipelineId, what))
+                {
+                    return;
+                }
+                var request = new StartRequest(PipelineId)
+                {
+                    PipelineVersion = PipelineVersion,
+                    Parameters = Parameter == null ? null : PlainValues.FromHashtable(Parameter),
+                };
+                Output(Await(token => Engine.StartAsync(request, token)));
+            });
+        }
+
+        protected override void EndProcessing()
+        {
+            if (Wait && _toWaitFor.Count > 0)
+            {
+                new BatchWaiter(this, Engine, TimeoutFromSeconds(Timeout), TimeSpan.FromSeconds(PollingInterval)).Run(_toWaitFor);
+            }
+        }
+
+        private void Output(Batch batch)
+        {
+            if (Wait)
+            {
+                _toWaitFor.Add(batch); // written by the waiter as it completes
+            }
+            else
+            {
+                WriteObject(batch);
+            }
+        }
+
+        private Batch? ActiveBatch()
+        {
+            try
+            {
+                var latest = Await(token => Engine.GetLatestAsync(PipelineId, token));
+                return latest.IsComplete ? null : latest;
+            }
+            catch (DhubException ex) when (ex.Kind == DhubErrorKind.DhubBatchNotFound)
+            {
+                return null; // the pipeline has no batches yet
+            }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+using System;
+using System.Collections;
+using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+using System.Runtime.CompilerServices;
+using System.Security;
+using DhubBatches.Engine;
+
+namespace DhubBatches.Connections
+{
+    /// <summary>
+    /// The connections of one runspace: the default set by Connect-Dhub, and the one resolved from the
+    /// environment (kept while the environment is unchanged, so its HTTP connections are reused).
+    /// Per runspace, so thread jobs and hosted runspaces do not see each other's default.
+    /// </summary>
+    internal sealed class SessionConnections
+    {
+        private static readonly ConditionalWeakTable<Runspace, SessionConnections> s_byRunspace =
+            new ConditionalWeakTable<Runspace, SessionConnections>();
+        private static readonly SessionConnections s_noRunspace = new SessionConnections();
+
+        private readonly object _gate = new object();
+        private DhubConnection? _default;
+        private DhubConnection? _fromEnvironment;
+        private string? _environmentKey;
+
+        public static SessionConnections Current
+        {
+            get
+            {
+                var runspace = Runspace.DefaultRunspace;
+                return runspace == null ? s_noRunspace : s_byRunspace.GetValue(runspace, _ => new SessionConnections());
+            }
+        }
+
+        public DhubConnection? Default
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return _default;
+                }
+            }
+        }
+
+        public void SetDefault(DhubConnection? connection)
+        {
+            DhubConnection? previous;
+            lock (_gate)
+            {
+                previous = _default;
+                _default = connection;
+            }
+            if (previous != null && !ReferenceEquals(previous, connection))
+            {
+                previous.Dispose();
+            }
+        }
+
+        /// <summary>The explicit connection, else the default, else one from the environment; or DhubNotConnected.</summary>
+        public DhubConnection Resolve(DhubConnection? explicitConnection, string userAgent)
+        {
+            if (explicitConnection != null)
+            {
+                return explicitConnection;
+            }
+            lock (_gate)
+            {
+                if (_default != null)
+                {
+                    return _default;
+                }
+                var settings = EnvironmentConnection.Read(userAgent, out var source, out var key);
+                if (settings == null)
+                {
+                    throw DhubErrors.NotConnected();
+                }
+                if (_fromEnvironment == null || _environmentKey != key)
+                {
+                    ConnectionPolicy.CheckTransport(settings.Uri, settings.Authentication, allowUnencrypted: false);
+                    _fromEnvironment?.Dispose();
+                    _fromEnvironment = new DhubConnection(settings, source);
+                    _environmentKey = key;
+                }
+                return _fromEnvironment;
+            }
+        }
+
+        /// <summary><c>DhubBatches/&lt;module version&gt; PowerShell/&lt;PowerShell version&gt;</c>.</summary>
+        public static string UserAgent(PSCmdlet cmdlet)
+        {
+            var moduleVersion = cmdlet.MyInvocation.MyCommand.Module?.Version?.ToString()
+                ?? typeof(SessionConnections).Assembly.GetName().Version?.ToString(3);
+            var psVersion = (cmdlet.SessionState.PSVariable.GetValue("PSVersionTable") as Hashtable)?["PSVersion"]?.ToString();
+            return $"DhubBatches/{moduleVersion} PowerShell/{psVersion}";
+        }
+
+        public static SecureString ToSecureString(string value)
+        {
+            var secure = new SecureString();
+            foreach (var c in value)
+            {
+                secure.AppendChar(c);
+            }
+            secure.MakeReadOnly();
+            return secure;
+        }
+    }
+}
