@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using System.Security.Cryptography;
 
 namespace DhubBatches.Emulator.Dhub;
 
@@ -263,10 +262,13 @@ internal sealed class BatchStore
 
     private StoredBatch NewBatch(PipelineBatches pipeline, string pipelineId, string? version, DateTimeOffset created, BatchDefaults defaults)
     {
+        // Random (not sequential) ids, like the real service; they are not secrets, so no crypto RNG.
+        Span<byte> random = stackalloc byte[6];
         string id;
         do
         {
-            id = "batch-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
+            Random.Shared.NextBytes(random);
+            id = "batch-" + Convert.ToHexStringLower(random);
         }
         while (pipeline.ById.ContainsKey(id));
 

@@ -127,6 +127,7 @@ internal sealed class FaultMiddleware
     /// Announces the full length but sends half. Returning with fewer bytes than Content-Length makes
     /// Kestrel close the connection after flushing what was written, which reliably gives the client
     /// headers plus a short body; an immediate Abort could discard the half body still in flight.
+    /// Kestrel logs this as a "Content-Length mismatch" error on stderr: expected for this fault.
     /// </summary>
     private async Task TruncateAsync(HttpContext context)
     {
