@@ -59,12 +59,20 @@ public sealed class EmulatorServer : IAsyncDisposable
         }
 
         var app = builder.Build();
-        EmulatorPipeline.Configure(app, state);
-        await app.StartAsync(ct);
-
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
-            ?? throw new InvalidOperationException("Kestrel reported no listening address.");
-        return new EmulatorServer(app, state, new Uri(address.TrimEnd('/') + "/"));
+        try
+        {
+            EmulatorPipeline.Configure(app, state);
+            await app.StartAsync(ct);
+            var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
+                ?? throw new InvalidOperationException("Kestrel reported no listening address.");
+            return new EmulatorServer(app, state, new Uri(address.TrimEnd('/') + "/"));
+        }
+        catch
+        {
+            // e.g. the port is taken: release what was started rather than leak a half-built host.
+            await app.DisposeAsync();
+            throw;
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -59,4 +59,13 @@ public class IdEscapingTests
         Assert.Equal("a+b c", target.Query("token"));
         Assert.Null(target.Query("missing"));
     }
+
+    [Fact]
+    public void Absolute_form_target_is_reduced_to_its_path()
+    {
+        var target = Paths.RawRequestTarget.Parse("http://127.0.0.1:5000/api/v1/batches/orders?x=http://y/z");
+
+        Assert.Equal(new[] { "api", "v1", "batches", "orders" }, target.Segments);
+        Assert.Equal("http://y/z", target.Query("x"));
+    }
 }

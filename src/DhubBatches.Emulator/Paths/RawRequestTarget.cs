@@ -83,7 +83,7 @@ public sealed class RawRequestTarget
 
         // Absolute-form targets (proxies) carry scheme and authority before the path.
         var schemeEnd = target.IndexOf("://", StringComparison.Ordinal);
-        if (schemeEnd > 0 && schemeEnd < (target.IndexOf('/') is var slash and >= 0 ? slash : int.MaxValue))
+        if (!target.StartsWith('/') && schemeEnd > 0)
         {
             var pathStart = target.IndexOf('/', schemeEnd + 3);
             target = pathStart < 0 ? "/" : target[pathStart..];
