@@ -19,7 +19,7 @@ function Invoke-ChildPwsh {
     $command = @(Get-ChildPwshCommand)
     $exe = $command[0]
     $arguments = @($command | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-File', $File) + $ArgumentList
-    & $exe @arguments
+    & $exe @arguments | Out-Host
     return $LASTEXITCODE
 }
 
