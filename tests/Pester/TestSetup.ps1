@@ -1,0 +1,252 @@
+# Shared by every *.Tests.ps1 (dot-source it in BeforeDiscovery and in BeforeAll):
+#   - where the assembled module and the emulator are (DHUBBATCHES_TEST_MODULE / DHUBBATCHES_TEST_EMULATOR, set by
+#     Invoke-PesterSuite.ps1; defaults to out/ of this repository when Invoke-Pester is run by hand);
+#   - the backends the command-level scenarios run against (Get-TestBackend) and how to start an emulator and connect
+#     for each (Start-TestBackend / Connect-TestBackend);
+#   - small helpers over the emulator's control API (/_emulator/...): reset, faults, seed, request log, stats.
+#
+# Adding a backend (e.g. Prefect, which the emulator serves under /prefect/api): add an entry to $script:TestBackends
+# below with how Connect-Dhub -Uri is built from the emulator URL and the method/path pattern of each operation
+# (used for fault rules and request-log filters), then add @{ Backend = '<name>' } to Get-TestBackend.
+
+Set-StrictMode -Version Latest
+
+$script:TestRepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
+Import-Module (Join-Path $script:TestRepoRoot 'tools/BuildTools.psm1') -Force -Global
+
+# The default token of the emulator (EmulatorOptions.Token); tests pass their own where it matters.
+$script:DefaultTestToken = 'emulator-token'
+
+$script:TestBackends = @{
+    Dhub = @{
+        # Connect-Dhub -Uri: the API root; the module appends /api/v1/batches/...
+        ApiUri = { param([string] $EmulatorUrl) $EmulatorUrl }
+        # Method and a regex over the decoded path (or raw target) of each operation.
+        Routes = @{
+            Start  = @{ Method = 'POST'; PathPattern = '^/api/v1/batches/[^/]+$' }
+            Latest = @{ Method = 'GET'; PathPattern = '^/api/v1/batches/[^/]+$' }
+            Get    = @{ Method = 'GET'; PathPattern = '^/api/v1/batches/[^/]+/[^/]+$' }
+            List   = @{ Method = 'GET'; PathPattern = '^/api/v1/batches/[^/]+/(\?.*)?$' }
+            Stop   = @{ Method = 'PUT'; PathPattern = '^/api/v1/batches/[^/]+/[^/]+/stop$' }
+            Remove = @{ Method = 'DELETE'; PathPattern = '^/api/v1/batches/[^/]+/[^/]+$' }
+            Any    = @{ Method = $null; PathPattern = '^/api/' }
+        }
+    }
+}
+
+function Get-TestBackend {
+    <# The backends for `Describe ... -ForEach (Get-TestBackend)`: one hashtable per backend. #>
+    @(
+        @{ Backend = 'Dhub' }
+    )
+}
+
+function Get-TestModulePath {
+    if ($env:DHUBBATCHES_TEST_MODULE) { return $env:DHUBBATCHES_TEST_MODULE }
+    return (Join-Path $script:TestRepoRoot 'out/DhubBatches')
+}
+
+function Get-TestEmulatorDll {
+    if ($env:DHUBBATCHES_TEST_EMULATOR) { return $env:DHUBBATCHES_TEST_EMULATOR }
+    return (Join-Path $script:TestRepoRoot 'out/emulator/DhubBatches.Emulator.dll')
+}
+
+function Import-TestModule {
+    <# Imports the ASSEMBLED module (never src/) into the session, once. #>
+    $path = Get-TestModulePath
+    $loaded = Get-Module DhubBatches
+    if ($loaded -and $loaded.ModuleBase -ne (Resolve-Path $path).Path) {
+        throw "DhubBatches is already loaded from $($loaded.ModuleBase), not from $path."
+    }
+    if (-not $loaded) {
+        Import-Module (Join-Path $path 'DhubBatches.psd1') -Global -ErrorAction Stop
+    }
+}
+
+function ConvertTo-TestSecureString([string] $Text) {
+    ConvertTo-SecureString -String $Text -AsPlainText -Force
+}
+
+function Start-TestBackend {
+    <#
+    Starts an emulator for a backend and returns the test context every other helper takes:
+    Backend, Url (emulator root, for the control API), ApiUri (for Connect-Dhub), Token (SecureString), TokenText.
+    #>
+    param(
+        [string] $Backend = 'Dhub',
+        [string] $Token = $script:DefaultTestToken,
+        [double] $StepSeconds = 0.2,
+        [string[]] $ExtraArguments = @()
+    )
+    $definition = $script:TestBackends[$Backend]
+    if (-not $definition) { throw "Unknown test backend '$Backend'." }
+    $arguments = @('--step-seconds', ([string]$StepSeconds), '--token', $Token) + $ExtraArguments
+    $emulator = Start-DhubEmulator -EmulatorDll (Get-TestEmulatorDll) -ArgumentList $arguments
+    [pscustomobject]@{
+        Backend   = $Backend
+        Url       = $emulator.Url
+        ApiUri    = [string](& $definition.ApiUri $emulator.Url)
+        Token     = ConvertTo-TestSecureString $Token
+        TokenText = $Token
+        Emulator  = $emulator
+    }
+}
+
+function Stop-TestBackend {
+    param($Context)
+    if ($Context) { Stop-DhubEmulator -Emulator $Context.Emulator }
+}
+
+function Connect-TestBackend {
+    <# Connect-Dhub for the context's backend; extra parameters (e.g. @{ MaximumRetryCount = 0 }) are splatted. #>
+    param(
+        [Parameter(Mandatory)] $Context,
+        [hashtable] $Parameters = @{},
+        [switch] $PassThru
+    )
+    $splat = @{ Uri = $Context.ApiUri; Backend = $Context.Backend; Token = $Context.Token } + $Parameters
+    if ($PassThru) { $splat.PassThru = $true }
+    Connect-Dhub @splat
+}
+
+function Get-BackendRoute {
+    <# @{ Method; PathPattern } of an operation (Start, Latest, Get, List, Stop, Remove, Any) on the context's backend. #>
+    param([Parameter(Mandatory)] $Context, [Parameter(Mandatory)][string] $Operation)
+    $route = $script:TestBackends[$Context.Backend].Routes[$Operation]
+    if (-not $route) { throw "No route '$Operation' for backend $($Context.Backend)." }
+    $route
+}
+
+function Invoke-EmulatorControl {
+    param(
+        [Parameter(Mandatory)] $Context,
+        [Parameter(Mandatory)][string] $Method,
+        [Parameter(Mandatory)][string] $Path,
+        $Body
+    )
+    $splat = @{ Method = $Method; Uri = "$($Context.Url)/_emulator/$Path"; ErrorAction = 'Stop' }
+    if ($null -ne $Body) {
+        $splat.Body = ($Body | ConvertTo-Json -Depth 5 -Compress)
+        $splat.ContentType = 'application/json'
+    }
+    Invoke-RestMethod @splat
+}
+
+function Reset-Emulator {
+    <# Back to start-up state: no batches, faults or logged requests. #>
+    param([Parameter(Mandatory)] $Context)
+    $null = Invoke-EmulatorControl $Context POST 'reset'
+}
+
+function Clear-EmulatorRequest {
+    param([Parameter(Mandatory)] $Context)
+    $null = Invoke-EmulatorControl $Context DELETE 'requests'
+}
+
+function Get-EmulatorRequest {
+    <# Logged API requests, oldest first; -Method and -Operation (a backend route) filter them. #>
+    param(
+        [Parameter(Mandatory)] $Context,
+        [string] $Method,
+        [string] $Operation
+    )
+    $all = @(Invoke-EmulatorControl $Context GET 'requests')
+    if ($Operation) {
+        $route = Get-BackendRoute $Context $Operation
+        $all = @($all | Where-Object {
+                (-not $route.Method -or $_.method -eq $route.Method) -and
+                (('/' + ($_.pathSegments -join '/')) -match $route.PathPattern -or $_.rawTarget -match $route.PathPattern)
+            })
+    }
+    if ($Method) { $all = @($all | Where-Object method -EQ $Method) }
+    , $all
+}
+
+function Add-EmulatorFault {
+    <#
+    Adds a fault rule (FaultRule.cs, camelCase JSON): status, retryAfter, body, contentType, delayMs,
+    mode (respond|drop|applyThenDrop|truncate|delay), times (0 = unlimited), every, skip.
+    -Operation fills method and pathPattern from the backend's route.
+    #>
+    param(
+        [Parameter(Mandatory)] $Context,
+        [string] $Operation,
+        [hashtable] $Rule = @{}
+    )
+    $body = @{} + $Rule
+    if ($Operation) {
+        $route = Get-BackendRoute $Context $Operation
+        if (-not $body.ContainsKey('method') -and $route.Method) { $body.method = $route.Method }
+        if (-not $body.ContainsKey('pathPattern')) { $body.pathPattern = $route.PathPattern }
+    }
+    Invoke-EmulatorControl $Context POST 'faults' $body
+}
+
+function Clear-EmulatorFault {
+    param([Parameter(Mandatory)] $Context)
+    $null = Invoke-EmulatorControl $Context DELETE 'faults'
+}
+
+function Get-EmulatorStat {
+    <# @{ batches; created } for one pipeline (created counts create calls, not seeding). #>
+    param([Parameter(Mandatory)] $Context, [Parameter(Mandatory)][string] $PipelineId)
+    $stats = Invoke-EmulatorControl $Context GET 'stats'
+    $entry = $stats.pipelines.PSObject.Properties[$PipelineId]
+    if (-not $entry) { return [pscustomobject]@{ batches = 0; created = 0 } }
+    $entry.Value
+}
+
+function Add-EmulatorPipeline {
+    <# Registers a pipeline, optionally with its own step duration (a slow pipeline for timeout tests). #>
+    param([Parameter(Mandatory)] $Context, [Parameter(Mandatory)][string] $PipelineId, [double] $StepSeconds = -1)
+    $body = if ($StepSeconds -ge 0) { @{ stepSeconds = $StepSeconds } } else { @{} }
+    $null = Invoke-EmulatorControl $Context POST "pipelines/$([Uri]::EscapeDataString($PipelineId))" $body
+}
+
+function Add-EmulatorSeed {
+    <# Seeds batches (finished ones dated in the past unless -Running). #>
+    param([Parameter(Mandatory)] $Context, [Parameter(Mandatory)][string] $PipelineId, [int] $Count, [switch] $Running)
+    $null = Invoke-EmulatorControl $Context POST "pipelines/$([Uri]::EscapeDataString($PipelineId))/seed" @{ count = $Count; finished = (-not $Running) }
+}
+
+function Wait-TestCondition {
+    <# Polls a condition until it is true or the (generous) timeout passes; returns whether it became true. #>
+    param([Parameter(Mandatory)][scriptblock] $Condition, [double] $TimeoutSec = 15, [int] $IntervalMs = 100)
+    $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSec)
+    while ([DateTime]::UtcNow -lt $deadline) {
+        if (& $Condition) { return $true }
+        Start-Sleep -Milliseconds $IntervalMs
+    }
+    return [bool](& $Condition)
+}
+
+function New-TestPowerShell {
+    <#
+    A [powershell] in a fresh runspace with the assembled module imported and (unless -NoConnect) connected to the
+    context's backend; for progress capture and Ctrl+C tests. Dispose it (and its runspace) when done.
+    #>
+    param([Parameter(Mandatory)] $Context, [switch] $NoConnect)
+    $iss = [System.Management.Automation.Runspaces.InitialSessionState]::CreateDefault2()
+    $runspace = [runspacefactory]::CreateRunspace($iss)
+    $runspace.Open()
+    $ps = [powershell]::Create()
+    $ps.Runspace = $runspace
+    $null = $ps.AddCommand('Import-Module').AddParameter('Name', (Join-Path (Get-TestModulePath) 'DhubBatches.psd1')).AddParameter('ErrorAction', 'Stop')
+    $null = $ps.Invoke()
+    $ps.Commands.Clear()
+    if (-not $NoConnect) {
+        $null = $ps.AddCommand('Connect-Dhub').AddParameter('Uri', $Context.ApiUri).AddParameter('Backend', $Context.Backend).AddParameter('Token', $Context.Token).AddParameter('ErrorAction', 'Stop')
+        $null = $ps.Invoke()
+        $ps.Commands.Clear()
+    }
+    $ps
+}
+
+function Remove-TestPowerShell {
+    param($PowerShell)
+    if ($PowerShell) {
+        $runspace = $PowerShell.Runspace
+        $PowerShell.Dispose()
+        if ($runspace) { $runspace.Dispose() }
+    }
+}
