@@ -21,6 +21,8 @@ $script:TestBackends = @{
     Dhub = @{
         # Connect-Dhub -Uri: the API root; the module appends /api/v1/batches/...
         ApiUri = { param([string] $EmulatorUrl) $EmulatorUrl }
+        # The environment variables that describe this backend's connection without Connect-Dhub.
+        Environment = { param($Context) @{ DHUB_API_URL = $Context.ApiUri; DHUB_API_TOKEN = $Context.TokenText } }
         # Method and a regex over the decoded path (or raw target) of each operation.
         Routes = @{
             Start  = @{ Method = 'POST'; PathPattern = '^/api/v1/batches/[^/]+$' }
@@ -249,4 +251,56 @@ function Remove-TestPowerShell {
         $PowerShell.Dispose()
         if ($runspace) { $runspace.Dispose() }
     }
+}
+
+function Get-TestErrorId {
+    <# The ErrorId part of an ErrorRecord's FullyQualifiedErrorId ("DhubBatchNotFound,DhubBatches.Cmdlets..." -> "DhubBatchNotFound"). #>
+    param([Parameter(Mandatory)] $ErrorRecord)
+    ($ErrorRecord.FullyQualifiedErrorId -split ',')[0]
+}
+
+$script:ConnectionVariables = @(
+    'DHUB_API_URL', 'DHUB_API_TOKEN', 'PREFECT_API_URL', 'PREFECT_API_KEY', 'PREFECT_API_AUTH_STRING',
+    'PREFECT_PROFILE', 'PREFECT_PROFILES_PATH', 'PREFECT_HOME'
+)
+
+function Save-TestConnectionEnvironment {
+    <#
+    Saves and clears every variable the module reads a connection from, and points PREFECT_HOME at an empty folder,
+    so no connection leaks in from the machine. Returns what Restore-TestConnectionEnvironment needs.
+    #>
+    param([Parameter(Mandatory)][string] $EmptyHome)
+    $saved = @{}
+    foreach ($name in $script:ConnectionVariables) {
+        $saved[$name] = [Environment]::GetEnvironmentVariable($name)
+        [Environment]::SetEnvironmentVariable($name, $null)
+    }
+    $null = New-Item -ItemType Directory -Force $EmptyHome
+    [Environment]::SetEnvironmentVariable('PREFECT_HOME', $EmptyHome)
+    $saved
+}
+
+function Restore-TestConnectionEnvironment {
+    param($Saved)
+    if (-not $Saved) { return }
+    foreach ($name in $Saved.Keys) { [Environment]::SetEnvironmentVariable($name, $Saved[$name]) }
+}
+
+function Set-TestBackendEnvironment {
+    <# Sets the environment variables that describe the context's connection (no Connect-Dhub needed). #>
+    param([Parameter(Mandatory)] $Context, [string] $TokenText)
+    $values = & $script:TestBackends[$Context.Backend].Environment $Context
+    if ($PSBoundParameters.ContainsKey('TokenText')) {
+        foreach ($key in @($values.Keys)) { if ($key -match 'TOKEN|KEY') { $values[$key] = $TokenText } }
+    }
+    foreach ($key in $values.Keys) { [Environment]::SetEnvironmentVariable($key, $values[$key]) }
+}
+
+function Get-FreeLoopbackUrl {
+    <# An http://127.0.0.1:<port> nobody listens on (bound and released at once): connection refused. #>
+    $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+    $listener.Start()
+    $port = $listener.LocalEndpoint.Port
+    $listener.Stop()
+    "http://127.0.0.1:$port"
 }
