@@ -1,5 +1,6 @@
 using DhubBatches.Connections;
 using DhubBatches.Engine.Dhub;
+using DhubBatches.Engine.Prefect;
 using DhubBatches.Engine.Profiles;
 
 namespace DhubBatches.Engine
@@ -9,7 +10,7 @@ namespace DhubBatches.Engine
     {
         public static IBatchEngine Create(EngineSettings settings) => settings.Backend switch
         {
-            BackendKind.Prefect => throw new DhubException(DhubErrorKind.DhubBadRequest, "The Prefect backend is not available in this build."),
+            BackendKind.Prefect => new PrefectEngine(settings),
             _ => new DhubEngine(settings),
         };
 

@@ -28,9 +28,10 @@ namespace DhubBatches.Engine.Http
         }
 
         /// <summary>The successful response; throws for everything else.</summary>
-        public static async Task<IApiResponse<T>> ResponseAsync<T>(Task<IApiResponse<T>> call, NotFoundMeaning notFound, CancellationToken cancellationToken)
+        public static async Task<TResponse> ResponseAsync<TResponse>(Task<TResponse> call, NotFoundMeaning notFound, CancellationToken cancellationToken)
+            where TResponse : IApiResponse
         {
-            IApiResponse<T> response;
+            TResponse response;
             try
             {
                 response = await call.ConfigureAwait(false);

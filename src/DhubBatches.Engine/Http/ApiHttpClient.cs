@@ -9,7 +9,7 @@ namespace DhubBatches.Engine.Http
     /// <summary>Builds the one HttpClient of an engine: pooled connections, resilience, per-attempt logging.</summary>
     internal static class ApiHttpClient
     {
-        public static HttpClient Create(EngineSettings settings, Func<HttpMessageHandler, HttpMessageHandler>? wrapAttempt = null)
+        public static HttpClient Create(EngineSettings settings, Uri? baseAddress = null, Func<HttpMessageHandler, HttpMessageHandler>? wrapAttempt = null)
         {
             var sockets = new SocketsHttpHandler
             {
@@ -35,7 +35,7 @@ namespace DhubBatches.Engine.Http
 
             var client = new HttpClient(handler)
             {
-                BaseAddress = settings.Uri,
+                BaseAddress = baseAddress ?? settings.Uri,
                 Timeout = System.Threading.Timeout.InfiniteTimeSpan, // per attempt, in the resilience pipeline
             };
             client.DefaultRequestHeaders.UserAgent.Clear();

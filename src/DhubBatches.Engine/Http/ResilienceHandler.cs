@@ -33,7 +33,7 @@ namespace DhubBatches.Engine.Http
                     {
                         try
                         {
-                            var response = await state.Handler.SendAttemptAsync(Copy(state.Request, state.Body), ctx.CancellationToken).ConfigureAwait(false);
+                            var response = await state.Handler.SendAttemptAsync(RequestCopy.Of(state.Request, state.Body), ctx.CancellationToken).ConfigureAwait(false);
                             return Outcome.FromResult(response);
                         }
                         catch (Exception ex)
@@ -75,34 +75,6 @@ namespace DhubBatches.Engine.Http
                 }
             }
             return response;
-        }
-
-        private static HttpRequestMessage Copy(HttpRequestMessage request, byte[]? body)
-        {
-            var copy = new HttpRequestMessage(request.Method, request.RequestUri) { Version = request.Version };
-            foreach (var header in request.Headers)
-            {
-                copy.Headers.TryAddWithoutValidation(header.Key, header.Value);
-            }
-            foreach (var option in request.Options)
-            {
-                copy.Options.Set(new HttpRequestOptionsKey<object?>(option.Key), option.Value);
-            }
-            if (body != null)
-            {
-                copy.Content = new ByteArrayContent(body);
-                if (request.Content != null)
-                {
-                    foreach (var header in request.Content.Headers)
-                    {
-                        if (!string.Equals(header.Key, "Content-Length", StringComparison.OrdinalIgnoreCase))
-                        {
-                            copy.Content.Headers.TryAddWithoutValidation(header.Key, header.Value);
-                        }
-                    }
-                }
-            }
-            return copy;
         }
     }
 }

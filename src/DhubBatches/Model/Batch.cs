@@ -28,7 +28,7 @@ namespace DhubBatches
         public BatchStepList Steps { get; internal set; } = BatchStepList.Empty;
 
         /// <summary>The seed document's rule: every step is success or failed, or the batch state is stop.</summary>
-        public bool IsComplete => State == BatchState.Stop || (Steps.Count > 0 && Steps.All(s => s.IsFinished));
+        public bool IsComplete => EngineIsComplete ?? (State == BatchState.Stop || (Steps.Count > 0 && Steps.All(s => s.IsFinished)));
 
         public BatchOutcome Outcome => EngineOutcome ?? OutcomeFromSteps();
 
@@ -50,6 +50,12 @@ namespace DhubBatches
         /// step succeeded); null means "derive it from the steps".
         /// </summary>
         internal BatchOutcome? EngineOutcome { get; set; }
+
+        /// <summary>
+        /// Set by a backend with terminal states of its own (Prefect §11): there, a run whose listed tasks are all
+        /// done may still be running. Null means "the seed's rule".
+        /// </summary>
+        internal bool? EngineIsComplete { get; set; }
 
         public override string ToString() => PipelineId + "/" + Id + " (" + State.ToString().ToLowerInvariant() + ")";
 
