@@ -152,7 +152,9 @@ function Get-EmulatorRequest {
         [string] $Method,
         [string] $Operation
     )
-    $all = @(Invoke-EmulatorControl $Context GET 'requests')
+    # Invoke-RestMethod outputs a JSON array as ONE object: enumerate it.
+    $raw = Invoke-EmulatorControl $Context GET 'requests'
+    $all = @($raw | ForEach-Object { $_ })
     if ($Operation) {
         $route = Get-BackendRoute $Context $Operation
         $all = @($all | Where-Object {
