@@ -1,5 +1,6 @@
 using System;
 using System.Management.Automation;
+using DhubBatches.Completion;
 using System.Threading;
 using System.Threading.Tasks;
 using DhubBatches.Engine;
@@ -25,11 +26,13 @@ namespace DhubBatches.Cmdlets
         [Parameter(ParameterSetName = ByIdSet, Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
         [Parameter(ParameterSetName = AllSet, Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(PipelineIdCompleter))]
         public string[] PipelineId { get; set; } = null!;
 
         [Parameter(ParameterSetName = ByIdSet, Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
         [Alias("Id")]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(BatchIdCompleter))]
         public string[] BatchId { get; set; } = null!;
 
         [Parameter(ParameterSetName = AllSet, Mandatory = true)]

@@ -1,5 +1,6 @@
 using System;
 using System.Management.Automation;
+using DhubBatches.Completion;
 
 namespace DhubBatches.Cmdlets
 {
@@ -13,11 +14,13 @@ namespace DhubBatches.Cmdlets
 
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(PipelineIdCompleter))]
         public string PipelineId { get; set; } = null!;
 
         [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
         [Alias("Id")]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(BatchIdCompleter))]
         public string BatchId { get; set; } = null!;
 
         /// <summary>Skips the confirmation prompt; -WhatIf still only reports.</summary>

@@ -2,6 +2,7 @@ using System;
 using System.Collections;
 using System.Collections.Generic;
 using System.Management.Automation;
+using DhubBatches.Completion;
 using DhubBatches.Engine;
 
 namespace DhubBatches.Cmdlets
@@ -23,6 +24,7 @@ namespace DhubBatches.Cmdlets
 
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(PipelineIdCompleter))]
         public string PipelineId { get; set; } = null!;
 
         [Parameter]

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Management.Automation;
+using DhubBatches.Completion;
 
 namespace DhubBatches.Cmdlets
 {
@@ -23,11 +24,13 @@ namespace DhubBatches.Cmdlets
 
         [Parameter(ParameterSetName = ByIdSet, Mandatory = true, Position = 0)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(PipelineIdCompleter))]
         public string PipelineId { get; set; } = null!;
 
         [Parameter(ParameterSetName = ByIdSet, Mandatory = true, Position = 1)]
         [Alias("Id")]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(BatchIdCompleter))]
         public string[] BatchId { get; set; } = null!;
 
         /// <summary>Seconds to wait for all batches; -1 (default) waits without limit.</summary>
