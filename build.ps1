@@ -7,6 +7,7 @@
             emulator at out/emulator.
     Test    builds, runs the xUnit projects and the Pester suite (in a fresh pwsh against out/DhubBatches), prints
             one line "N passed, N failed" and exits non-zero on any failure.
+    Package builds and writes a PowerShell Gallery-format .nupkg of out/DhubBatches to out/package.
     Demo    builds, starts the emulator, and runs the main job against it (tools/Demo.ps1).
     Clean   removes out/ and every bin/ and obj/.
 .EXAMPLE
@@ -15,7 +16,7 @@
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Demo', 'Clean')]
+    [ValidateSet('Build', 'Test', 'Package', 'Demo', 'Clean')]
     [string] $Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
@@ -34,6 +35,7 @@ $Out = Join-Path $Root 'out'
 $ModuleOut = Join-Path $Out 'DhubBatches'
 $EmulatorOut = Join-Path $Out 'emulator'
 $ResultsOut = Join-Path $Out 'test-results'
+$PackageOut = Join-Path $Out 'package'
 
 # What ships, by name: a new transitive dependency must be added here on purpose, and a missing one fails the build.
 $EngineFiles = @(
@@ -98,6 +100,15 @@ function Invoke-Build {
     Write-Host "Module: $ModuleOut (version $version)"
 }
 
+function Invoke-Package {
+    # Compress-PSResource (PSResourceGet 1.1+, in pwsh 7.4+) writes the Gallery layout: module files at the
+    # package root, nuspec from the manifest (version, tags, project/license URIs, release notes).
+    if (Test-Path $PackageOut) { Remove-Item $PackageOut -Recurse -Force }
+    $null = New-Item -ItemType Directory -Force $PackageOut
+    $package = Compress-PSResource -Path $ModuleOut -DestinationPath $PackageOut -PassThru
+    Write-Host "Package: $($package.FullName)"
+}
+
 function Get-TrxCounts([string] $Directory) {
     $passed = 0; $failed = 0
     foreach ($file in Get-ChildItem $Directory -Filter *.trx -ErrorAction SilentlyContinue) {
@@ -111,6 +122,7 @@ function Get-TrxCounts([string] $Directory) {
 
 function Invoke-Test {
     Invoke-Build
+    Invoke-Package # the package test installs it
     if (Test-Path $ResultsOut) { Remove-Item $ResultsOut -Recurse -Force }
     $null = New-Item -ItemType Directory -Force $ResultsOut
     $runnerFailures = 0
@@ -129,7 +141,7 @@ function Invoke-Test {
 
     Write-Host 'Running Pester tests in a fresh pwsh against out/DhubBatches...'
     $pesterJson = Join-Path $ResultsOut 'pester.json'
-    $pesterArgs = @('-ModulePath', $ModuleOut, '-EmulatorDll', (Join-Path $EmulatorOut 'DhubBatches.Emulator.dll'), '-ResultPath', $pesterJson)
+    $pesterArgs = @('-ModulePath', $ModuleOut, '-EmulatorDll', (Join-Path $EmulatorOut 'DhubBatches.Emulator.dll'), '-ResultPath', $pesterJson, '-PackagePath', $PackageOut)
     if ($Tag) { $pesterArgs += @('-Tag', ($Tag -join ',')) }
     $pesterExit = Invoke-ChildPwsh -File (Join-Path $Root 'tests/Pester/Invoke-PesterSuite.ps1') -ArgumentList $pesterArgs
     $pester = if (Test-Path $pesterJson) { Get-Content -Raw $pesterJson | ConvertFrom-Json } else { [pscustomobject]@{ Passed = 0; Failed = 0 } }
@@ -159,6 +171,7 @@ function Invoke-Clean {
 switch ($Task) {
     'Build' { Invoke-Build }
     'Test' { Invoke-Test }
+    'Package' { Invoke-Build; Invoke-Package }
     'Demo' { Invoke-Demo }
     'Clean' { Invoke-Clean }
 }

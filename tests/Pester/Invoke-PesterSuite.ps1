@@ -16,6 +16,8 @@ param(
     [Parameter(Mandatory)][string] $ModulePath,
     [Parameter(Mandatory)][string] $EmulatorDll,
     [Parameter(Mandatory)][string] $ResultPath,
+    # Folder holding the Gallery package (build.ps1 Package); the package test installs from it.
+    [string] $PackagePath,
     # Comma-separated list (build.ps1 passes one string) or an array.
     [string[]] $Tag
 )
@@ -41,6 +43,7 @@ if (-not $loaded -or $loaded.Version -ne $pesterVersion) {
 
 $env:DHUBBATCHES_TEST_MODULE = (Resolve-Path $ModulePath).Path
 $env:DHUBBATCHES_TEST_EMULATOR = (Resolve-Path $EmulatorDll).Path
+if ($PackagePath) { $env:DHUBBATCHES_TEST_PACKAGE = (Resolve-Path $PackagePath).Path }
 
 $resultsDir = Join-Path $root 'out/test-results'
 $null = New-Item -ItemType Directory -Force $resultsDir
