@@ -113,6 +113,13 @@ namespace DhubBatches.Engine.Http
             {
                 throw new OperationCanceledException(cancellationToken);
             }
+            if (ex is ResponseBodyException cut && cut.StatusCode >= 200 && cut.StatusCode < 300)
+            {
+                // interface.md: a truncated body is DhubInvalidResponse; a non-idempotent request was applied.
+                var invalid = Invalid(request, cut.StatusCode, cut.Message + RetriesNote(request), ex);
+                invalid.MayHaveBeenApplied = request != null && !RequestOptions.IsIdempotent(request);
+                return invalid;
+            }
             var neverSent = ex is HttpRequestException http && RetryPolicy.NeverSent(http);
             var what = ex switch
             {

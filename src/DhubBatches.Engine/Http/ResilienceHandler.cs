@@ -68,13 +68,28 @@ namespace DhubBatches.Engine.Http
                     cancellationToken.ThrowIfCancellationRequested();
                     throw;
                 }
-                catch
+                catch (Exception ex)
                 {
+                    // The status and headers arrived, the body did not (cut short): an invalid answer, not a
+                    // network failure. Still an IOException, so an idempotent request is retried as before.
+                    var status = (int)response.StatusCode;
                     response.Dispose();
-                    throw;
+                    throw new ResponseBodyException(status, ex);
                 }
             }
             return response;
         }
+    }
+
+    /// <summary>An answer whose status arrived but whose body could not be read in full.</summary>
+    internal sealed class ResponseBodyException : System.IO.IOException
+    {
+        public ResponseBodyException(int statusCode, Exception inner)
+            : base("the answer's body was cut short: " + inner.Message, inner)
+        {
+            StatusCode = statusCode;
+        }
+
+        public int StatusCode { get; }
     }
 }
