@@ -18,6 +18,7 @@ namespace DhubBatches.Cmdlets
         private const string LatestSet = "Latest";
         private const string ByIdSet = "ById";
         private const string AllSet = "All";
+        private const string InputObjectSet = "InputObject";
 
         private ulong _skipped;
         private ulong _written;
@@ -37,6 +38,14 @@ namespace DhubBatches.Cmdlets
 
         [Parameter(ParameterSetName = AllSet, Mandatory = true)]
         public SwitchParameter All { get; set; }
+
+        /// <summary>
+        /// Batches piped in, refreshed by PipelineId + Id. Bound by value so a piped Batch never falls into the Latest
+        /// set (whose by-value PipelineId would otherwise win the binding and return the pipeline's latest batch).
+        /// </summary>
+        [Parameter(ParameterSetName = InputObjectSet, Mandatory = true, ValueFromPipeline = true, DontShow = true)]
+        [ValidateNotNull]
+        public Batch[] InputObject { get; set; } = null!;
 
         /// <summary>Batches per request with -All (the Prefect backend caps it at 200).</summary>
         [Parameter(ParameterSetName = AllSet)]
@@ -64,6 +73,16 @@ namespace DhubBatches.Cmdlets
                         {
                             ValidateIds(PipelineId[0], batchId);
                             Write(Await(token => Engine.GetAsync(PipelineId[0], batchId, token)));
+                        });
+                    }
+                    break;
+                case InputObjectSet:
+                    foreach (var batch in InputObject)
+                    {
+                        ForItem(batch, () =>
+                        {
+                            ValidateIds(batch.PipelineId, batch.Id);
+                            Write(Await(token => Engine.GetAsync(batch.PipelineId, batch.Id, token)));
                         });
                     }
                     break;
