@@ -24,8 +24,24 @@ public sealed class EmulatorOptions
     /// <summary>Clock for batch lifecycles; tests can pass a manual one to step time deterministically.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
+    /// <summary>Prefect self-hosted basic auth <c>user:pass</c> (§2.2); null (default) disables it.</summary>
+    public string? PrefectAuthString { get; set; }
+
+    /// <summary>Prefect Cloud style API key, required as Bearer on every Prefect request (§2.1); null (default) disables it.</summary>
+    public string? PrefectApiKey { get; set; }
+
+    /// <summary>Prefect CSRF protection (§2.5), off by default like Prefect's own setting.</summary>
+    public bool PrefectCsrf { get; set; }
+
+    /// <summary>Flow whose deployments are the pipelines (§4).</summary>
+    public string PrefectFlowName { get; set; } = "run-pipeline";
+
     internal EmulatorOptions Clone() => new()
     {
+        PrefectAuthString = PrefectAuthString,
+        PrefectApiKey = PrefectApiKey,
+        PrefectCsrf = PrefectCsrf,
+        PrefectFlowName = PrefectFlowName,
         Token = Token,
         StepDuration = StepDuration,
         Pipelines = new List<string>(Pipelines ?? new List<string>()),

@@ -32,6 +32,9 @@ public sealed class EmulatorServer : IAsyncDisposable
     /// <summary>Root of the server with a trailing slash, e.g. <c>http://127.0.0.1:5123/</c>.</summary>
     public Uri BaseUri { get; }
 
+    /// <summary>The Prefect API URL of this server (a client's PREFECT_API_URL), e.g. <c>http://127.0.0.1:5123/prefect/api/</c>.</summary>
+    public Uri PrefectBaseUri => new(BaseUri, "prefect/api/");
+
     public EmulatorState State { get; }
 
     public static Task<EmulatorServer> StartAsync(EmulatorOptions options, CancellationToken ct = default) =>

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Threading;
 using DhubBatches.Emulator.Dhub;
 using DhubBatches.Emulator.Faults;
+using DhubBatches.Emulator.Prefect;
 using DhubBatches.Emulator.Requests;
 
 namespace DhubBatches.Emulator;
@@ -31,6 +32,22 @@ public sealed class EmulatorState
     internal FaultRuleSet FaultRules { get; } = new();
 
     internal RequestLog RequestLog { get; } = new();
+
+    internal PrefectStore Prefect { get; } = new();
+
+    internal PrefectCsrfTokens CsrfTokens { get; } = new();
+
+    /// <summary>Prefect basic auth <c>user:pass</c> (§2.2); null disables it.</summary>
+    public string? PrefectAuthString { get; set; }
+
+    /// <summary>Prefect API key required as Bearer (§2.1); null disables it.</summary>
+    public string? PrefectApiKey { get; set; }
+
+    /// <summary>Prefect CSRF protection on POST/PUT/PATCH/DELETE (§2.5).</summary>
+    public bool PrefectCsrf { get; set; }
+
+    /// <summary>The flow whose deployments are the pipelines (§4).</summary>
+    public string PrefectFlowName => _options.PrefectFlowName ?? "run-pipeline";
 
     /// <summary>Bearer token the dhub API requires; null disables authentication.</summary>
     public string? Token
@@ -97,6 +114,68 @@ public sealed class EmulatorState
 
     public IReadOnlyList<DeletedBatch> DeletedBatches => Batches.Deleted();
 
+    /// <summary>
+    /// Adds <paramref name="count"/> Prefect flow runs to the pipeline's deployment (finished ones in the past, one
+    /// second apart, so EXPECTED_START_TIME_DESC lists the newest first). Not counted as created.
+    /// </summary>
+    public void SeedPrefect(string pipelineId, int count, bool finished = true)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        if (!IsKnownPipeline(pipelineId))
+        {
+            throw new KeyNotFoundException($"Pipeline '{pipelineId}' not found");
+        }
+
+        var now = UtcNow;
+        lock (Prefect.Lock)
+        {
+            var deployment = Prefect.DeploymentLocked(pipelineId, now);
+            Prefect.Seed(deployment, count, finished, now, PrefectStepDuration(pipelineId), FailsAtTransform(pipelineId),
+                pipelineId.StartsWith(PrefectArtifacts.ObjectDataPrefix, StringComparison.Ordinal));
+        }
+    }
+
+    /// <summary>The deployment id of the pipeline (created on first use), or null for an unknown pipeline.</summary>
+    public string? PrefectDeploymentId(string pipelineId)
+    {
+        if (!IsKnownPipeline(pipelineId))
+        {
+            return null;
+        }
+
+        lock (Prefect.Lock)
+        {
+            return Prefect.DeploymentLocked(pipelineId, UtcNow).Id.ToString();
+        }
+    }
+
+    /// <summary>Flow runs stored for the pipeline, and create_flow_run calls that created a run vs. returned one by idempotency key (§5.2).</summary>
+    public PrefectPipelineCounts PrefectCounts(string pipelineId) => Prefect.Counts(pipelineId);
+
+    /// <summary>create_flow_run calls that created a new run (201) for the pipeline.</summary>
+    public int PrefectCreatedCount(string pipelineId) => Prefect.Counts(pipelineId).Created;
+
+    /// <summary>Every set_state call received (§9), oldest first.</summary>
+    public IReadOnlyList<PrefectSetStateCall> PrefectSetStateCalls => Prefect.SetStateCalls();
+
+    /// <summary>Flow runs removed by DELETE (§10).</summary>
+    public IReadOnlyList<PrefectDeletedRun> PrefectDeletedRuns => Prefect.DeletedRuns();
+
+    /// <summary>Current state type of a flow run (e.g. "RUNNING"), or null when there is no such run.</summary>
+    public string? PrefectRunStateType(string flowRunId) =>
+        Guid.TryParse(flowRunId, out var id) && Prefect.Get(id) is { } run ? FlowRunLifecycle.Compute(run, UtcNow).State.Type : null;
+
+    /// <summary>The next <paramref name="count"/> set_state calls answer WAIT (§9).</summary>
+    public void PrefectWaitNextSetState(int count) => Prefect.SetWait(count);
+
+    /// <summary>Makes every issued CSRF token expired, so the next change request gets 403 (§2.5).</summary>
+    public void ExpirePrefectCsrfTokens() => CsrfTokens.ExpireAll();
+
+    internal TimeSpan PrefectStepDuration(string pipelineId) => Batches.StepDurationOf(pipelineId) ?? StepDuration;
+
+    internal bool FailsAtTransform(string pipelineId) =>
+        FailingPipelinePrefix.Length > 0 && pipelineId.StartsWith(FailingPipelinePrefix, StringComparison.Ordinal);
+
     /// <summary>Adds a rule (validated; id generated when "auto"); returns the same instance, whose counters stay live.</summary>
     public FaultRule AddFault(FaultRule rule)
     {
@@ -119,6 +198,11 @@ public sealed class EmulatorState
         Token = _options.Token;
         StepDuration = _options.StepDuration;
         Batches.Clear(_options.Pipelines);
+        Prefect.Clear();
+        CsrfTokens.Clear();
+        PrefectAuthString = _options.PrefectAuthString;
+        PrefectApiKey = _options.PrefectApiKey;
+        PrefectCsrf = _options.PrefectCsrf;
         FaultRules.Clear();
         RequestLog.Clear();
     }

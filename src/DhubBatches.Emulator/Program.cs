@@ -7,7 +7,9 @@ namespace DhubBatches.Emulator;
 
 /// <summary>
 /// <c>dotnet DhubBatches.Emulator.dll [--urls http://127.0.0.1:0] [--token T | --no-auth]
-/// [--step-seconds 2] [--pipelines a,b,c]</c>. Prints <c>DHUB_EMULATOR_URL=...</c> once listening.
+/// [--step-seconds 2] [--pipelines a,b,c] [--prefect-auth-string user:pass] [--prefect-api-key K] [--prefect-csrf]
+/// [--prefect-flow-name run-pipeline]</c>. Prints <c>DHUB_EMULATOR_URL=...</c> once listening; the Prefect API is at
+/// that URL + <c>/prefect/api</c>.
 /// </summary>
 public static class Program
 {
@@ -35,8 +37,21 @@ public static class Program
                 case "--pipelines":
                     options.Pipelines = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
                     break;
+                case "--prefect-auth-string":
+                    options.PrefectAuthString = Value();
+                    break;
+                case "--prefect-api-key":
+                    options.PrefectApiKey = Value();
+                    break;
+                case "--prefect-csrf":
+                    options.PrefectCsrf = true;
+                    break;
+                case "--prefect-flow-name":
+                    options.PrefectFlowName = Value();
+                    break;
                 case "--help" or "-h":
-                    Console.WriteLine("usage: DhubBatches.Emulator [--urls URLS] [--token T | --no-auth] [--step-seconds S] [--pipelines a,b,c]");
+                    Console.WriteLine("usage: DhubBatches.Emulator [--urls URLS] [--token T | --no-auth] [--step-seconds S] [--pipelines a,b,c]"
+                        + " [--prefect-auth-string user:pass] [--prefect-api-key KEY] [--prefect-csrf] [--prefect-flow-name NAME]");
                     return 0;
                 default:
                     Console.Error.WriteLine($"Unknown argument '{args[i]}'. Use --help.");

@@ -49,6 +49,11 @@ internal sealed class ControlEndpoints
 
     private Task DispatchAsync(HttpContext context, IReadOnlyList<string> s, string method)
     {
+        if (s.Count > 1 && s[1] == "prefect")
+        {
+            return DispatchPrefectAsync(context, s, method);
+        }
+
         var route = string.Join('/', s.Skip(1).Select((segment, i) => i == 1 && s[1] == "pipelines" ? "{p}" : segment));
         return (method, route) switch
         {
@@ -64,6 +69,77 @@ internal sealed class ControlEndpoints
             ("GET", "stats") => StatsAsync(context),
             _ => JsonResponse.WriteMessageAsync(context, StatusCodes.Status404NotFound, $"No control endpoint {method} /{string.Join('/', s)}"),
         };
+    }
+
+    /// <summary>Prefect knobs under <c>/_emulator/prefect/...</c>.</summary>
+    private Task DispatchPrefectAsync(HttpContext context, IReadOnlyList<string> s, string method)
+    {
+        var route = string.Join('/', s.Skip(2).Select((segment, i) => i == 1 && s[2] == "pipelines" ? "{p}" : segment));
+        return (method, route) switch
+        {
+            ("POST", "pipelines/{p}/seed") => SeedPrefectAsync(context, s[3]),
+            ("POST", "set-state-wait") => SetStateWaitAsync(context),
+            ("POST", "csrf/expire") => Ok(context, _state.ExpirePrefectCsrfTokens),
+            ("PUT", "settings") => PrefectSettingsAsync(context),
+            ("GET", "stats") => JsonResponse.WriteObjectAsync(context, 200, new
+            {
+                pipelines = _state.Pipelines.ToDictionary(p => p, p => _state.PrefectCounts(p), StringComparer.Ordinal),
+                setStateCalls = _state.PrefectSetStateCalls.Count,
+                deletedRuns = _state.PrefectDeletedRuns,
+            }),
+            _ => JsonResponse.WriteMessageAsync(context, StatusCodes.Status404NotFound, $"No control endpoint {method} /{string.Join('/', s)}"),
+        };
+    }
+
+    private async Task SeedPrefectAsync(HttpContext context, string pipeline)
+    {
+        var body = await ReadAsync<SeedRequest>(context);
+        if (body.Count < 0)
+        {
+            throw new ArgumentException("count must not be negative.");
+        }
+
+        if (!_state.IsKnownPipeline(pipeline))
+        {
+            await JsonResponse.WriteMessageAsync(context, StatusCodes.Status404NotFound, $"Pipeline '{pipeline}' not found");
+            return;
+        }
+
+        _state.SeedPrefect(pipeline, body.Count, body.Finished);
+        await JsonResponse.WriteObjectAsync(context, 200, new { pipeline, seeded = body.Count, runs = _state.PrefectCounts(pipeline).Runs });
+    }
+
+    private async Task SetStateWaitAsync(HttpContext context)
+    {
+        var body = await ReadAsync<CountRequest>(context);
+        _state.PrefectWaitNextSetState(body.Count);
+        await JsonResponse.WriteObjectAsync(context, 200, new { waitNext = body.Count });
+    }
+
+    private async Task PrefectSettingsAsync(HttpContext context)
+    {
+        var body = await ReadAsync<PrefectSettingsRequest>(context);
+        if (body.AuthString is not null)
+        {
+            _state.PrefectAuthString = body.AuthString.Length == 0 ? null : body.AuthString;
+        }
+
+        if (body.ApiKey is not null)
+        {
+            _state.PrefectApiKey = body.ApiKey.Length == 0 ? null : body.ApiKey;
+        }
+
+        if (body.Csrf is { } csrf)
+        {
+            _state.PrefectCsrf = csrf;
+        }
+
+        await JsonResponse.WriteObjectAsync(context, 200, new
+        {
+            basicAuth = _state.PrefectAuthString is not null,
+            apiKey = _state.PrefectApiKey is not null,
+            csrf = _state.PrefectCsrf,
+        });
     }
 
     private Task ResetAsync(HttpContext context) => Ok(context, _state.Reset);

@@ -63,6 +63,15 @@ internal sealed class BatchStore
         }
     }
 
+    /// <summary>The pipeline's own step duration, or null when it uses the emulator default (or is unknown).</summary>
+    public TimeSpan? StepDurationOf(string pipelineId)
+    {
+        lock (_lock)
+        {
+            return _pipelines.TryGetValue(pipelineId, out var p) ? p.StepDuration : null;
+        }
+    }
+
     public IReadOnlyList<string> PipelineIds()
     {
         lock (_lock)

@@ -3,6 +3,7 @@ using DhubBatches.Emulator.Dhub;
 using DhubBatches.Emulator.Faults;
 using DhubBatches.Emulator.Hosting;
 using DhubBatches.Emulator.Paths;
+using DhubBatches.Emulator.Prefect;
 using DhubBatches.Emulator.Requests;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -11,7 +12,7 @@ namespace DhubBatches.Emulator.Hosting;
 
 /// <summary>
 /// The middleware order, in one place: control (unlogged, unfaulted) → request log → faults → API
-/// surfaces → 404. Another API surface (e.g. Prefect under /prefect/api) goes next to the dhub one.
+/// surfaces (dhub under /api/v1/batches, Prefect under /prefect/api) → 404.
 /// </summary>
 internal static class EmulatorPipeline
 {
@@ -21,6 +22,7 @@ internal static class EmulatorPipeline
         app.UseMiddleware<RequestLogMiddleware>(state);
         app.UseMiddleware<FaultMiddleware>(state);
         app.UseMiddleware<DhubEndpoints>(state);
+        app.UseMiddleware<PrefectEndpoints>(state);
         app.Run(context => JsonResponse.WriteMessageAsync(context, StatusCodes.Status404NotFound,
             $"No endpoint for {RawRequestTarget.Of(context).RawPath}"));
     }
