@@ -97,7 +97,7 @@ function Get-MarkdownSection {
         $current.Lines.Add($line)
     }
     $sections.Add($current)
-    , $sections.ToArray()
+    $sections.ToArray()
 }
 
 function ConvertFrom-HelpMarkdown {
