@@ -16,7 +16,7 @@
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Package', 'Demo', 'Clean')]
+    [ValidateSet('Build', 'Test', 'Package', 'Demo', 'Clean', 'Help')]
     [string] $Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
@@ -98,6 +98,13 @@ function Invoke-Build {
     Copy-Item (Join-Path $Root "src/DhubBatches.Emulator/bin/$Configuration/net10.0") $EmulatorOut -Recurse
 
     Write-Host "Module: $ModuleOut (version $version)"
+    Invoke-Help
+}
+
+function Invoke-Help {
+    # In a fresh pwsh, so importing the module to read its cmdlets does not lock out/DhubBatches/DhubBatches.dll.
+    $helpExit = Invoke-ChildPwsh -File (Join-Path $Root 'tools/Help/Build-Help.ps1') -ArgumentList @('-ModulePath', $ModuleOut, '-DocsPath', (Join-Path $Root 'docs/help'))
+    if ($helpExit -ne 0) { throw "The help build failed (exit code $helpExit): see the problems listed above." }
 }
 
 function Invoke-Package {
@@ -174,4 +181,5 @@ switch ($Task) {
     'Package' { Invoke-Build; Invoke-Package }
     'Demo' { Invoke-Demo }
     'Clean' { Invoke-Clean }
+    'Help' { Invoke-Help }
 }
