@@ -1,0 +1,162 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Net.Http;
+using System.Text;
+using System.Text.Json;
+using System.Threading.Tasks;
+using Json.Pointer;
+using Json.Schema;
+using Xunit;
+
+namespace DhubBatches.Emulator.Tests;
+
+/// <summary>An emulator on a manual clock plus a client whose base address is the Prefect API URL.</summary>
+internal sealed class PrefectEmulator : IAsyncDisposable
+{
+    private PrefectEmulator(EmulatorServer server, ManualClock clock)
+    {
+        Server = server;
+        Clock = clock;
+        Client = NewClient();
+    }
+
+    public EmulatorServer Server { get; }
+
+    public EmulatorState State => Server.State;
+
+    public ManualClock Clock { get; }
+
+    public HttpClient Client { get; }
+
+    /// <summary>Every response read through this helper: (operation, status, body), for the schema test.</summary>
+    public List<(string Path, string Method, int Status, string Body)> Seen { get; } = new();
+
+    public static async Task<PrefectEmulator> StartAsync(Action<EmulatorOptions>? configure = null)
+    {
+        var clock = new ManualClock();
+        var options = new EmulatorOptions { TimeProvider = clock, StepDuration = TimeSpan.FromSeconds(10) };
+        options.Pipelines.Add("object-data-pipeline");
+        configure?.Invoke(options);
+        return new PrefectEmulator(await EmulatorServer.StartAsync(options), clock);
+    }
+
+    public HttpClient NewClient() => new() { BaseAddress = Server.PrefectBaseUri, Timeout = TimeSpan.FromSeconds(30) };
+
+    public void Step(double steps = 1) => Clock.Advance(TimeSpan.FromSeconds(10 * steps));
+
+    public async Task<(HttpStatusCode Status, JsonElement Json)> SendAsync(HttpMethod method, string path, string? body = null, string? template = null, HttpClient? client = null)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (body is not null)
+        {
+            request.Content = new StringContent(body, Encoding.UTF8, "application/json");
+        }
+
+        using var response = await (client ?? Client).SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        Seen.Add((template ?? path, method.Method.ToLowerInvariant(), (int)response.StatusCode, text));
+        var json = text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone();
+        return (response.StatusCode, json);
+    }
+
+    public Task<(HttpStatusCode Status, JsonElement Json)> PostAsync(string path, string body, string? template = null) =>
+        SendAsync(HttpMethod.Post, path, body, template);
+
+    public Task<(HttpStatusCode Status, JsonElement Json)> GetAsync(string path, string? template = null) => SendAsync(HttpMethod.Get, path, null, template);
+
+    public async Task<string> DeploymentIdAsync(string pipeline)
+    {
+        var (status, json) = await GetAsync("deployments/name/run-pipeline/" + Uri.EscapeDataString(pipeline), "/deployments/name/{flow_name}/{deployment_name}");
+        Assert.Equal(HttpStatusCode.OK, status);
+        return json.GetProperty("id").GetString()!;
+    }
+
+    public async Task<JsonElement> CreateRunAsync(string pipeline, string body = "{}", HttpStatusCode expected = HttpStatusCode.Created)
+    {
+        var id = await DeploymentIdAsync(pipeline);
+        var (status, json) = await PostAsync($"deployments/{id}/create_flow_run", body, "/deployments/{id}/create_flow_run");
+        Assert.Equal(expected, status);
+        return json;
+    }
+
+    public async Task<JsonElement> ReadRunAsync(string id)
+    {
+        var (status, json) = await GetAsync("flow_runs/" + id, "/flow_runs/{id}");
+        Assert.Equal(HttpStatusCode.OK, status);
+        return json;
+    }
+
+    public async Task<JsonElement[]> TaskRunsAsync(string runId)
+    {
+        var (status, json) = await PostAsync("task_runs/filter",
+            $"{{\"task_runs\":{{\"flow_run_id\":{{\"any_\":[\"{runId}\"]}}}},\"sort\":\"EXPECTED_START_TIME_ASC\",\"limit\":200,\"offset\":0}}", "/task_runs/filter");
+        Assert.Equal(HttpStatusCode.OK, status);
+        return json.EnumerateArray().ToArray();
+    }
+
+    public async Task<JsonElement[]> ArtifactsAsync(string runId, string? type = null)
+    {
+        var typeFilter = type is null ? string.Empty : $",\"type\":{{\"any_\":[\"{type}\"]}}";
+        var (status, json) = await PostAsync("artifacts/filter",
+            $"{{\"artifacts\":{{\"flow_run_id\":{{\"any_\":[\"{runId}\"]}}{typeFilter}}},\"sort\":\"CREATED_DESC\",\"limit\":200}}", "/artifacts/filter");
+        Assert.Equal(HttpStatusCode.OK, status);
+        return json.EnumerateArray().ToArray();
+    }
+
+    public Task<(HttpStatusCode Status, JsonElement Json)> SetStateAsync(string runId, string type, string? transitionId = null)
+    {
+        var details = transitionId is null ? string.Empty : $",\"state_details\":{{\"transition_id\":\"{transitionId}\"}}";
+        return PostAsync($"flow_runs/{runId}/set_state", $"{{\"state\":{{\"type\":\"{type}\",\"message\":\"by test\"{details}}},\"force\":false}}",
+            "/flow_runs/{id}/set_state");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await Server.DisposeAsync();
+    }
+}
+
+/// <summary>Prefect's OpenAPI document (the emulator's embedded copy) as JSON Schema, via JsonSchema.Net.</summary>
+internal static class PrefectOpenApi
+{
+    private static readonly Uri DocumentUri = new("urn:test:prefect-openapi");
+    private static readonly Lazy<(JsonDocument Doc, BuildOptions Build)> Loaded = new(() =>
+    {
+        var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "prefect-openapi.json")));
+        var registry = new SchemaRegistry();
+        registry.Register(DocumentUri, new JsonElementBaseDocument(doc.RootElement, DocumentUri));
+        return (doc, new BuildOptions { SchemaRegistry = registry });
+    });
+
+    public static JsonElement Root => Loaded.Value.Doc.RootElement;
+
+    /// <summary>The schema at a JSON pointer inside the document; <c>$ref</c>s resolve to <c>#/components/schemas/...</c>.</summary>
+    public static JsonSchema At(string pointer) =>
+        JsonSchema.FromText("{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\",\"$ref\":\"" + DocumentUri + "#" + pointer + "\"}", Loaded.Value.Build);
+
+    public static JsonSchema Component(string name) => At("/components/schemas/" + name);
+
+    /// <summary>The declared response schema of an operation (201 answers use the declared 200 model, as FastAPI documents them).</summary>
+    public static JsonSchema? Response(string path, string method, int status)
+    {
+        var responses = Root.GetProperty("paths").GetProperty(path).GetProperty(method).GetProperty("responses");
+        var code = status == 201 && !responses.TryGetProperty("201", out _) ? "200" : status.ToString();
+        if (!responses.TryGetProperty(code, out var r) || !r.TryGetProperty("content", out _))
+        {
+            return null;
+        }
+
+        var pointer = JsonPointer.Create("paths", path, method, "responses", code, "content", "application/json", "schema").ToString();
+        return At(pointer);
+    }
+
+    public static EvaluationResults Evaluate(JsonSchema schema, JsonElement instance) =>
+        schema.Evaluate(instance, new EvaluationOptions { OutputFormat = OutputFormat.List, RequireFormatValidation = true });
+
+    public static string Errors(EvaluationResults results) =>
+        string.Join("; ", results.Details.Where(d => d.Errors is { Count: > 0 }).SelectMany(d => d.Errors!.Select(e => $"{d.InstanceLocation}: {e.Value}")));
+}
