@@ -757,46 +757,46 @@ function Format-WrappedText {
         else { $line += ' ' + $word }
     }
     if (-not $empty) { $lines.Add($line) }
-    , $lines.ToArray()
+    $lines.ToArray()
 }
 
 function Format-AboutTable {
-    <# A markdown table as aligned columns; the last column wraps under itself. #>
+    <# A markdown table as aligned columns with a dashed rule under the header; the last column wraps under itself. #>
     param([string[]] $Rows, [int] $Indent, [int] $Width = 80)
-    $cells = @(foreach ($row in $Rows) {
-            if ($row -match '^\s*\|?\s*:?-{2,}') { continue }
-            , @($row.Trim().Trim('|') -split '(?<!\\)\|' | ForEach-Object { ConvertTo-PlainInline $_ })
-        })
-    if ($cells.Count -eq 0) { return , @() }
-    $columns = ($cells | ForEach-Object { $_.Count } | Measure-Object -Maximum).Maximum
-    $widths = @(for ($c = 0; $c -lt $columns - 1; $c++) { ($cells | ForEach-Object { if ($c -lt $_.Count) { $_[$c].Length } else { 0 } } | Measure-Object -Maximum).Maximum })
-    $lastStart = $Indent + ($widths | Measure-Object -Sum).Sum + 2 * ($columns - 1)
+    $cells = [System.Collections.Generic.List[string[]]]::new()
+    foreach ($row in $Rows) {
+        if ($row -match '^\s*\|?\s*:?-{2,}') { continue }
+        [string[]] $values = @($row.Trim().Trim('|') -split '(?<!\\)\|' | ForEach-Object { ConvertTo-PlainInline $_ })
+        $cells.Add($values)
+    }
     $out = [System.Collections.Generic.List[string]]::new()
-    $first = $true
-    foreach ($row in $cells) {
+    if ($cells.Count -eq 0) { return , $out.ToArray() }
+    $columns = 0
+    foreach ($row in $cells) { $columns = [Math]::Max($columns, $row.Length) }
+    $widths = [int[]]::new($columns)
+    foreach ($row in $cells) { for ($c = 0; $c -lt $row.Length; $c++) { $widths[$c] = [Math]::Max($widths[$c], $row[$c].Length) } }
+    $lastStart = $Indent
+    for ($c = 0; $c -lt $columns - 1; $c++) { $lastStart += $widths[$c] + 2 }
+    if ($lastStart -gt $Width - 20) { $lastStart = $Indent + 8 } # too wide: the last column goes on its own lines
+    $lastWidth = [Math]::Min($widths[$columns - 1], $Width - $lastStart)
+    for ($r = 0; $r -lt $cells.Count; $r++) {
+        $row = $cells[$r]
         $head = ' ' * $Indent
-        for ($c = 0; $c -lt $columns - 1; $c++) {
-            $value = if ($c -lt $row.Count) { $row[$c] } else { '' }
-            $head += $value.PadRight($widths[$c]) + '  '
-        }
-        $last = if ($row.Count -ge $columns) { $row[$columns - 1] } else { '' }
-        if ($lastStart -lt $Width - 20) {
-            $wrapped = Format-WrappedText $last -Indent 0 -HangingIndent $lastStart -Width $Width
-            if ($wrapped.Count -eq 0) { $out.Add($head.TrimEnd()) }
-            else {
-                # Format-WrappedText measures the first line from column 0: re-wrap it from $lastStart.
-                $wrapped = Format-WrappedText ((' ' * $lastStart) + $last) -Indent $lastStart -HangingIndent $lastStart -Width $Width
-                $out.Add($head + $wrapped[0].Substring($lastStart))
-                foreach ($w in ($wrapped | Select-Object -Skip 1)) { $out.Add($w) }
-            }
+        for ($c = 0; $c -lt $columns - 1; $c++) { $head += $(if ($c -lt $row.Length) { $row[$c] } else { '' }).PadRight($widths[$c] + 2) }
+        $last = if ($row.Length -ge $columns) { $row[$columns - 1] } else { '' }
+        $wrapped = @(Format-WrappedText $last -Indent $lastStart -Width $Width)
+        if ($wrapped.Count -gt 0 -and $head.Length -le $lastStart) {
+            $out.Add($head.PadRight($lastStart) + $wrapped[0].Substring($lastStart))
+            foreach ($w in ($wrapped | Select-Object -Skip 1)) { $out.Add($w) }
         }
         else {
             $out.Add($head.TrimEnd())
-            foreach ($w in (Format-WrappedText $last -Indent ($Indent + 4) -Width $Width)) { $out.Add($w) }
+            foreach ($w in $wrapped) { $out.Add($w) }
         }
-        if ($first) {
-            $out.Add((' ' * $Indent) + (($widths + @([Math]::Min(($cells | ForEach-Object { $_[-1].Length } | Measure-Object -Maximum).Maximum, $Width - $lastStart))) | ForEach-Object { '-' * [Math]::Max(1, $_) }) -join '  ')
-            $first = $false
+        if ($r -eq 0) {
+            $rule = ' ' * $Indent
+            for ($c = 0; $c -lt $columns - 1; $c++) { $rule += ('-' * $widths[$c]).PadRight($widths[$c] + 2) }
+            $out.Add(($rule.PadRight($lastStart) + ('-' * [Math]::Max(1, $lastWidth))).TrimEnd())
         }
     }
     , $out.ToArray()
@@ -826,8 +826,9 @@ function ConvertTo-AboutHelpText {
         if ($paragraph.Count -gt 0) {
             $text = ConvertTo-PlainInline ($paragraph -join ' ')
             if ($text -match '^([-*+]|\d+\.)\s+(.*)$') {
-                $bullet = if ($Matches[1] -match '\d') { $Matches[1] } else { '-' }
-                foreach ($w in (Format-WrappedText "$bullet $($Matches[2])" -Indent 4 -HangingIndent (5 + $bullet.Length) -Width $Width)) { $out.Add($w) }
+                $marker = $Matches[1]; $itemText = $Matches[2]
+                $bullet = if ($marker -match '\d') { $marker } else { '-' }
+                foreach ($w in (Format-WrappedText "$bullet $itemText" -Indent 4 -HangingIndent (5 + $bullet.Length) -Width $Width)) { $out.Add($w) }
             }
             else {
                 & $blank
