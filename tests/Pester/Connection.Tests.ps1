@@ -52,7 +52,7 @@ Describe 'Connections (<Backend>)' -Tag 'Connection' -ForEach $Backends {
         It 'verifies the connection with one authenticated request' {
             Clear-EmulatorRequest $T
             Connect-TestBackend $T
-            $requests = Get-EmulatorRequest $T
+            $requests = @(Get-EmulatorRequest $T)
             $requests.Count | Should -BeGreaterOrEqual 1
             $requests.Count | Should -BeLessOrEqual 2
             $requests | ForEach-Object { $_.authorization | Should -Be 'present' }
@@ -62,7 +62,7 @@ Describe 'Connections (<Backend>)' -Tag 'Connection' -ForEach $Backends {
             Clear-EmulatorRequest $T
             Connect-TestBackend $T
             $version = (Get-Module DhubBatches).Version
-            $request = (Get-EmulatorRequest $T)[0]
+            $request = @(Get-EmulatorRequest $T)[0]
             $request.userAgent | Should -Be "DhubBatches/$version PowerShell/$($PSVersionTable.PSVersion)"
         }
 

@@ -76,7 +76,7 @@ Describe 'Error records (<Backend>)' -Tag 'Fault' -ForEach $Backends {
     It 'a persistent 500 is retried MaximumRetryCount times, then DhubServiceUnavailable' {
         $result = Invoke-GetWithFault @{ status = 500; times = 0 }
         Get-TestErrorId $result.Errors[0] | Should -Be 'DhubServiceUnavailable'
-        (Get-EmulatorRequest $T -Operation Get).Count | Should -Be 3
+        @(Get-EmulatorRequest $T -Operation Get).Count | Should -Be 3
     }
 
     It 'a 404 is not retried' {
@@ -84,14 +84,14 @@ Describe 'Error records (<Backend>)' -Tag 'Fault' -ForEach $Backends {
         Clear-EmulatorRequest $T
         Get-DhubBatch -PipelineId 'orders' -Id 'batch-doesnotexist' -ErrorVariable errors -ErrorAction SilentlyContinue
         Get-TestErrorId $errors[0] | Should -Be 'DhubBatchNotFound'
-        (Get-EmulatorRequest $T -Operation Get).Count | Should -Be 1
+        @(Get-EmulatorRequest $T -Operation Get).Count | Should -Be 1
     }
 
     It 'a 500 that clears is retried and succeeds' {
         $result = Invoke-GetWithFault @{ status = 500; times = 1 }
         $result.Errors.Count | Should -Be 0
         $result.Output.Id | Should -Be $Batch.Id
-        (Get-EmulatorRequest $T -Operation Get).Count | Should -Be 2
+        @(Get-EmulatorRequest $T -Operation Get).Count | Should -Be 2
     }
 
     It 'an HTML page with status 200 is DhubInvalidResponse (InvalidResult)' {
@@ -122,7 +122,7 @@ Describe 'Error records (<Backend>)' -Tag 'Fault' -ForEach $Backends {
         $id | Should -BeIn @('DhubInvalidResponse', 'DhubServiceUnavailable')
         $result.Errors[0].Exception | Should -Not -BeOfType ([System.Net.Http.HttpRequestException])
         $result.Errors[0].Exception | Should -Not -BeOfType ([System.Text.Json.JsonException])
-        (Get-EmulatorRequest $T -Operation Get).Count | Should -BeGreaterThan 1 -Because 'a GET with a cut-short body is retried'
+        @(Get-EmulatorRequest $T -Operation Get).Count | Should -BeGreaterThan 1 -Because 'a GET with a cut-short body is retried'
     }
 
     It 'a truncated body once is retried and succeeds' {
@@ -144,7 +144,7 @@ Describe 'Error records (<Backend>)' -Tag 'Fault' -ForEach $Backends {
     It 'a dropped connection on GET is retried, then DhubServiceUnavailable' {
         $result = Invoke-GetWithFault @{ mode = 'drop'; times = 0 }
         Get-TestErrorId $result.Errors[0] | Should -Be 'DhubServiceUnavailable'
-        (Get-EmulatorRequest $T -Operation Get).Count | Should -Be 3
+        @(Get-EmulatorRequest $T -Operation Get).Count | Should -Be 3
     }
 
     It 'a 500 on start is DhubServiceUnavailable with the pipeline id as TargetObject' {

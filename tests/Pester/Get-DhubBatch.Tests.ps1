@@ -102,7 +102,7 @@ Describe 'Get-DhubBatch (<Backend>)' -Tag 'Get' -ForEach $Backends {
             $errors[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
             Get-DhubBatch -PipelineId $Id -ErrorVariable errors2 -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
             Get-TestErrorId $errors2[0] | Should -Be 'DhubBadRequest'
-            (Get-EmulatorRequest $T).Count | Should -Be 0
+            @(Get-EmulatorRequest $T).Count | Should -Be 0
         }
 
         It 'round-trips a pipeline whose id contains / ? # % space and non-ASCII' {
@@ -169,7 +169,7 @@ Describe 'Get-DhubBatch (<Backend>)' -Tag 'Get' -ForEach $Backends {
             $errors.Count | Should -Be 0
             $Error.Count | Should -Be $errorsBefore
             Start-Sleep -Milliseconds 500
-            (Get-EmulatorRequest $T -Operation List).Count | Should -BeLessOrEqual 2 -Because '25 pages exist; only the first (and at most one prefetched) may be read'
+            @(Get-EmulatorRequest $T -Operation List).Count | Should -BeLessOrEqual 2 -Because '25 pages exist; only the first (and at most one prefetched) may be read'
         }
 
         It '-IncludeTotalCount emits a total-count object first' {
@@ -287,7 +287,7 @@ Describe 'Get-DhubBatch (<Backend>)' -Tag 'Get' -ForEach $Backends {
 
         It '-All -First 5 makes a single list request with limit=5' {
             $null = Get-DhubBatch -PipelineId 'orders' -All -First 5
-            $lists = Get-EmulatorRequest $T -Operation List
+            $lists = @(Get-EmulatorRequest $T -Operation List)
             $lists.Count | Should -Be 1
             $lists[0].rawTarget | Should -Match '[?&]limit=5(&|$)'
         }
@@ -295,7 +295,7 @@ Describe 'Get-DhubBatch (<Backend>)' -Tag 'Get' -ForEach $Backends {
         It '-PageSize 50 pages with limit=50 and the continuation token' {
             $all = @(Get-DhubBatch -PipelineId 'orders' -All -PageSize 50)
             $all.Count | Should -Be 250
-            $lists = Get-EmulatorRequest $T -Operation List
+            $lists = @(Get-EmulatorRequest $T -Operation List)
             $lists.Count | Should -BeIn 5, 6
             $lists | ForEach-Object { $_.rawTarget | Should -Match '[?&]limit=50(&|$)' }
             @($lists | Where-Object rawTarget -Match '[?&]token=').Count | Should -Be ($lists.Count - 1)
@@ -305,7 +305,7 @@ Describe 'Get-DhubBatch (<Backend>)' -Tag 'Get' -ForEach $Backends {
             $id = 'a/b?c#d%e f ü'
             Get-DhubBatch -PipelineId 'orders' -Id $id -ErrorVariable errors -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
             Get-TestErrorId $errors[0] | Should -Be 'DhubBatchNotFound'
-            $requests = Get-EmulatorRequest $T
+            $requests = @(Get-EmulatorRequest $T)
             $requests.Count | Should -Be 1
             $requests[0].pathSegments.Count | Should -Be 5
             $requests[0].pathSegments[3] | Should -Be 'orders'
@@ -320,7 +320,7 @@ Describe 'Get-DhubBatch (<Backend>)' -Tag 'Get' -ForEach $Backends {
             $batch = Get-DhubBatch -PipelineId 'orders' -Id $latest.Id -ErrorVariable errors
             $errors.Count | Should -Be 0
             $batch.Id | Should -Be $latest.Id
-            $gets = Get-EmulatorRequest $T -Operation Get
+            $gets = @(Get-EmulatorRequest $T -Operation Get)
             $gets.Count | Should -Be 2
             $gets[0].status | Should -Be 503
             $gets[0].fault | Should -Not -BeNullOrEmpty

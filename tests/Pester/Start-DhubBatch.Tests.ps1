@@ -50,7 +50,7 @@ Describe 'Start-DhubBatch (<Backend>)' -Tag 'Start' -ForEach $Backends {
         $output = Start-DhubBatch -PipelineId 'orders' -WhatIf
         $output | Should -BeNullOrEmpty
         (Get-EmulatorStat $T 'orders').created | Should -Be 0
-        (Get-EmulatorRequest $T -Operation Start).Count | Should -Be 0
+        @(Get-EmulatorRequest $T -Operation Start).Count | Should -Be 0
     }
 
     It 'takes pipeline ids from the pipeline by value' {
@@ -85,7 +85,7 @@ Describe 'Start-DhubBatch (<Backend>)' -Tag 'Start' -ForEach $Backends {
         $errors.Count | Should -Be 1
         Get-TestErrorId $errors[0] | Should -Be 'DhubBadRequest'
         $errors[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
-        (Get-EmulatorRequest $T).Count | Should -Be 0
+        @(Get-EmulatorRequest $T).Count | Should -Be 0
     }
 
     Context '-IfActive' {
@@ -169,7 +169,7 @@ Describe 'Start-DhubBatch (<Backend>)' -Tag 'Start' -ForEach $Backends {
         It '-PipelineVersion reaches the server as the pipeline_version query' {
             Clear-EmulatorRequest $T
             $null = Start-DhubBatch -PipelineId 'orders' -PipelineVersion '2.1 beta'
-            $posts = Get-EmulatorRequest $T -Operation Start
+            $posts = @(Get-EmulatorRequest $T -Operation Start)
             $posts.Count | Should -Be 1
             $query = ([uri]"http://x$($posts[0].rawTarget)").Query.TrimStart('?') -split '&'
             $query | Should -Contain 'pipeline_version=2.1%20beta'
@@ -178,7 +178,7 @@ Describe 'Start-DhubBatch (<Backend>)' -Tag 'Start' -ForEach $Backends {
         It 'without -PipelineVersion no pipeline_version is sent' {
             Clear-EmulatorRequest $T
             $null = Start-DhubBatch -PipelineId 'orders'
-            (Get-EmulatorRequest $T -Operation Start)[0].rawTarget | Should -Not -Match 'pipeline_version'
+            @(Get-EmulatorRequest $T -Operation Start)[0].rawTarget | Should -Not -Match 'pipeline_version'
         }
 
         It '-Parameter is DhubBadRequest on dhub and sends nothing' {
@@ -188,7 +188,7 @@ Describe 'Start-DhubBatch (<Backend>)' -Tag 'Start' -ForEach $Backends {
             $errors.Count | Should -Be 1
             Get-TestErrorId $errors[0] | Should -Be 'DhubBadRequest'
             "$($errors[0])" | Should -Match 'Prefect'
-            (Get-EmulatorRequest $T -Operation Start).Count | Should -Be 0
+            @(Get-EmulatorRequest $T -Operation Start).Count | Should -Be 0
             (Get-EmulatorStat $T 'orders').created | Should -Be 0
         }
 
@@ -198,14 +198,14 @@ Describe 'Start-DhubBatch (<Backend>)' -Tag 'Start' -ForEach $Backends {
             $output = Start-DhubBatch -PipelineId 'orders' -ErrorVariable errors -ErrorAction SilentlyContinue
             $output | Should -BeNullOrEmpty
             Get-TestErrorId $errors[0] | Should -Be 'DhubServiceUnavailable'
-            (Get-EmulatorRequest $T -Operation Start).Count | Should -Be 1
+            @(Get-EmulatorRequest $T -Operation Start).Count | Should -Be 1
         }
 
         It 'a lost answer is not retried either (one POST in the request log)' {
             $null = Add-EmulatorFault $T -Operation Start @{ mode = 'applyThenDrop'; times = 0 }
             Clear-EmulatorRequest $T
             $null = Start-DhubBatch -PipelineId 'orders' -ErrorAction SilentlyContinue
-            (Get-EmulatorRequest $T -Operation Start).Count | Should -Be 1
+            @(Get-EmulatorRequest $T -Operation Start).Count | Should -Be 1
             (Get-EmulatorStat $T 'orders').created | Should -Be 1
         }
 
@@ -215,7 +215,7 @@ Describe 'Start-DhubBatch (<Backend>)' -Tag 'Start' -ForEach $Backends {
             Clear-EmulatorRequest $T
             $null = Start-DhubBatch -PipelineId 'orders' -ErrorVariable errors -ErrorAction SilentlyContinue
             Get-TestErrorId $errors[0] | Should -Be 'DhubServiceUnavailable'
-            (Get-EmulatorRequest $T -Operation Start).Count | Should -Be 1
+            @(Get-EmulatorRequest $T -Operation Start).Count | Should -Be 1
             (Get-EmulatorStat $T 'orders').created | Should -Be 0
         }
     }

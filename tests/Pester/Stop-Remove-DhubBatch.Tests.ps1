@@ -38,7 +38,7 @@ Describe 'Stop-DhubBatch (<Backend>)' -Tag 'Stop' -ForEach $Backends {
         $afterwards = @(Get-DhubBatch -PipelineId 'paced' -Id $started.Id)
         $afterwards.State | Sort-Object -Unique | Should -Be ([DhubBatches.BatchState]::Stop)
         $afterwards.Outcome | Sort-Object -Unique | Should -Be ([DhubBatches.BatchOutcome]::Stopped)
-        $stops = Get-EmulatorRequest $T -Operation Stop
+        $stops = @(Get-EmulatorRequest $T -Operation Stop)
         $stops.Count | Should -Be 3 -Because 'only the running batches are stopped, not the finished seeded ones'
         @($stops | ForEach-Object { $_.pathSegments[4] } | Sort-Object) | Should -Be @($started.Id | Sort-Object)
     }
@@ -48,7 +48,7 @@ Describe 'Stop-DhubBatch (<Backend>)' -Tag 'Stop' -ForEach $Backends {
         Clear-EmulatorRequest $T
         $output = $batch | Stop-DhubBatch -WhatIf
         $output | Should -BeNullOrEmpty
-        (Get-EmulatorRequest $T -Operation Stop).Count | Should -Be 0
+        @(Get-EmulatorRequest $T -Operation Stop).Count | Should -Be 0
         (Get-DhubBatch -PipelineId $Slow -Id $batch.Id).State | Should -Not -Be ([DhubBatches.BatchState]::Stop)
     }
 
@@ -154,7 +154,7 @@ Describe 'Remove-DhubBatch (<Backend>)' -Tag 'Remove' -ForEach $Backends {
         Clear-EmulatorRequest $T
         Remove-DhubBatch -PipelineId $Slow -BatchId $batch.Id -WhatIf
         Remove-DhubBatch -PipelineId $Slow -BatchId $batch.Id -WhatIf -Force
-        (Get-EmulatorRequest $T -Operation Remove).Count | Should -Be 0
+        @(Get-EmulatorRequest $T -Operation Remove).Count | Should -Be 0
         (Get-DhubBatch -PipelineId $Slow -Id $batch.Id).Id | Should -Be $batch.Id
         (Get-EmulatorStat $T $Slow).batches | Should -Be 1
     }
@@ -177,6 +177,6 @@ Describe 'Remove-DhubBatch (<Backend>)' -Tag 'Remove' -ForEach $Backends {
         Clear-EmulatorRequest $T
         Remove-DhubBatch -PipelineId 'orders' -BatchId '..' -Force -ErrorVariable errors -ErrorAction SilentlyContinue
         Get-TestErrorId $errors[0] | Should -Be 'DhubBadRequest'
-        (Get-EmulatorRequest $T).Count | Should -Be 0
+        @(Get-EmulatorRequest $T).Count | Should -Be 0
     }
 }

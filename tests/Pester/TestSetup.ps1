@@ -126,7 +126,7 @@ function Invoke-EmulatorControl {
         [Parameter(Mandatory)][string] $Path,
         $Body
     )
-    $splat = @{ Method = $Method; Uri = "$($Context.Url)/_emulator/$Path"; ErrorAction = 'Stop' }
+    $splat = @{ Method = $Method; Uri = "$($Context.Url)/_emulator/$Path"; ErrorAction = 'Stop'; Debug = $false; Verbose = $false }
     if ($null -ne $Body) {
         $splat.Body = ($Body | ConvertTo-Json -Depth 5 -Compress)
         $splat.ContentType = 'application/json'
@@ -163,7 +163,7 @@ function Get-EmulatorRequest {
             })
     }
     if ($Method) { $all = @($all | Where-Object method -EQ $Method) }
-    , $all
+    $all # enumerated: wrap calls in @() to count or index
 }
 
 function Add-EmulatorFault {

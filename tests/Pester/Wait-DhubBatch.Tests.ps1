@@ -47,7 +47,7 @@ Describe 'Wait-DhubBatch (<Backend>)' -Tag 'Wait' -ForEach $Backends {
         $started = @('orders', 'inventory' | Start-DhubBatch)
         Clear-EmulatorRequest $T
         $null = $started | Wait-DhubBatch -PollingInterval 0.5 -Timeout 60
-        $gets = Get-EmulatorRequest $T -Operation Get
+        $gets = @(Get-EmulatorRequest $T -Operation Get)
         $perBatch = $gets | Group-Object { $_.pathSegments[4] }
         $perBatch.Count | Should -Be 2
         # ~1 s lifecycle at 0.5 s intervals: a handful of polls each, nowhere near a busy loop.
@@ -167,6 +167,7 @@ Describe 'Wait-DhubBatch (<Backend>)' -Tag 'Wait' -ForEach $Backends {
             $countAfterStop = @(Get-EmulatorRequest $T | Where-Object { $_.pathSegments -contains $slowBatch.Id }).Count
             Start-Sleep -Seconds 2
             $countLater = @(Get-EmulatorRequest $T | Where-Object { $_.pathSegments -contains $slowBatch.Id }).Count
+            $countAfterStop | Should -BeGreaterThan 0 -Because 'the wait polled the batch before the stop'
             $countLater | Should -Be $countAfterStop -Because 'nothing keeps polling after the stop'
 
             $ps.Commands.Clear()
