@@ -26,7 +26,8 @@ internal sealed class StoredFlowRun
     public required string ParametersJson { get; init; }
     public required string[] Tags { get; init; }
     public string? IdempotencyKey { get; init; }
-    public required string InfrastructurePid { get; init; }
+    /// <summary>The simulated worker's process id (shown once it claimed the run).</summary>
+    public string InfrastructurePid => "emulator-worker:" + (4000 + (Seq % 60000));
 
     public DateTimeOffset? CancelRequestedAt { get; set; }
     public string? CancellingTransitionId { get; set; }
@@ -63,6 +64,9 @@ internal sealed class PrefectStore
 {
     private static readonly string[] Adjectives = { "amber", "brisk", "calm", "daring", "eager", "fuzzy", "gentle", "hidden", "icy", "jolly", "keen", "lucky", "mellow", "noble", "odd", "proud", "quiet", "rapid", "silver", "tidy" };
     private static readonly string[] Animals = { "otter", "falcon", "badger", "lynx", "heron", "marmot", "gecko", "ibis", "jackal", "koala", "lemur", "moose", "newt", "okapi", "panda", "quail", "raven", "stoat", "tapir", "walrus" };
+
+    // Prefect's default run name is a random two-word slug (§5).
+    private static readonly string[] Slugs = Adjectives.SelectMany(a => Animals.Select(b => a + "-" + b)).ToArray();
 
     private readonly object _lock = new();
     private readonly Dictionary<string, PrefectDeployment> _deployments = new(StringComparer.Ordinal);
@@ -160,13 +164,19 @@ internal sealed class PrefectStore
                 runs.Add(NewRun(deployment, null, "{}", new[] { "pipeline" }, null, created, step, fails, objectData));
             }
 
+            // Seeded runs are ascending; sort only when they interleave with runs already stored.
+            var needsSort = _runs.Count > 0 && runs.Count > 0 && CompareByExpectedStart(_runs[^1], runs[0]) > 0;
             _runs.AddRange(runs);
+            _byId.EnsureCapacity(_byId.Count + runs.Count);
             foreach (var r in runs)
             {
                 _byId[r.Id] = r;
             }
 
-            _runs.Sort(CompareByExpectedStart);
+            if (needsSort)
+            {
+                _runs.Sort(CompareByExpectedStart);
+            }
         }
     }
 
@@ -308,7 +318,7 @@ internal sealed class PrefectStore
         {
             Id = id,
             Seq = seq,
-            Name = name ?? Adjectives[Random.Shared.Next(Adjectives.Length)] + "-" + Animals[Random.Shared.Next(Animals.Length)],
+            Name = name ?? Slugs[Random.Shared.Next(Slugs.Length)],
             Pipeline = deployment.Name,
             Deployment = deployment,
             Created = created,
@@ -318,7 +328,6 @@ internal sealed class PrefectStore
             ParametersJson = parametersJson,
             Tags = tags,
             IdempotencyKey = key,
-            InfrastructurePid = "emulator-worker:" + (4000 + (seq % 60000)),
         };
     }
 
