@@ -255,4 +255,29 @@ public class EngineResilienceTests : EmulatorTestBase
         Assert.Equal(new[] { "api", "v1", "batches", "orders", weird, "stop" }, log[5].PathSegments);    // stop
         Assert.All(log, r => Assert.DoesNotContain("#", r.RawTarget));
     }
+
+    [Fact]
+    public async Task Authorization_is_not_forwarded_on_a_redirect_to_another_host()
+    {
+        State.StepDuration = TimeSpan.Zero;
+        State.CreateBatch("orders");
+        var otherHost = "http://localhost:" + Fixture.BaseUri.Port + "/api/v1/batches/orders";
+        State.AddFault(new FaultRule
+        {
+            Method = "GET",
+            Status = 307,
+            Body = "{}",
+            Headers = new() { ["Location"] = otherHost },
+            Times = 1,
+        });
+        using var engine = NewEngine();
+
+        var ex = await Assert.ThrowsAsync<DhubException>(() => engine.GetLatestAsync("orders", CancellationToken.None));
+
+        var gets = Requests("GET");
+        Assert.Equal(2, gets.Count);
+        Assert.Equal("present", gets[0].Authorization);
+        Assert.Equal("absent", gets[1].Authorization); // the token stayed behind
+        Assert.Equal(DhubErrorKind.DhubUnauthorized, ex.Kind);
+}
 }

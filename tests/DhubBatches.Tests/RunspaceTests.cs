@@ -404,4 +404,47 @@ public sealed class RunspaceTests : EmulatorTestBase
         Assert.Equal("1000", lines[^2]);
         Assert.StartsWith("batch-", lines[^1]);
     }
+
+    [Fact]
+    public void All_with_First_and_Skip_fetches_no_more_than_it_needs()
+    {
+        State.Seed("inventory", 25);
+        using (var connect = _session.Prepare(Connect))
+        {
+            connect.Invoke();
+        }
+        State.ClearRequests();
+
+        var (first, firstOut) = Run("Get-DhubBatch -PipelineId inventory -All -First 5");
+        var firstRequests = Requests();
+        State.ClearRequests();
+        var (paged, pagedOut) = Run("Get-DhubBatch -PipelineId inventory -All -PageSize 4 -Skip 3 -First 6");
+        var pagedRequests = Requests();
+        var (all, allOut) = Run("Get-DhubBatch -PipelineId inventory -All -PageSize 10");
+        using var a = first;
+        using var b = paged;
+        using var c = all;
+
+        Assert.Equal(5, firstOut.Count);
+        var single = Assert.Single(firstRequests);
+        Assert.Contains("limit=5", single.RawTarget);
+        Assert.Equal(6, pagedOut.Count);
+        Assert.Equal(3, pagedRequests.Count); // 9 items needed, 4 per page
+        Assert.Equal(25, allOut.Count);
+        var everyId = allOut.Select(o => AsBatch(o).Id).ToList();
+        Assert.Equal(everyId.Take(5), firstOut.Select(o => AsBatch(o).Id));
+        Assert.Equal(everyId.Skip(3).Take(6), pagedOut.Select(o => AsBatch(o).Id));
+    }
+
+    [Fact]
+    public void Start_with_WhatIf_sends_nothing()
+    {
+        var (ps, output) = Run(Connect + "Start-DhubBatch -PipelineId orders -WhatIf");
+        using var _ = ps;
+
+        Assert.Empty(output);
+        Assert.Empty(ps.Streams.Error);
+        Assert.Empty(Requests("POST"));
+        Assert.Equal(0, State.CreatedCount("orders"));
+}
 }
