@@ -9,6 +9,8 @@
             one line "N passed, N failed" and exits non-zero on any failure.
     Package builds and writes a PowerShell Gallery-format .nupkg of out/DhubBatches to out/package.
     Demo    builds, starts the emulator, and runs the main job against it (tools/Demo.ps1).
+    Bench   builds and runs the benchmarks side by side with Invoke-RestMethod and a raw HttpClient loop, writing
+            bench/results.md (takes several minutes; not part of Test).
     Clean   removes out/ and every bin/ and obj/.
 .EXAMPLE
     dotnet tool restore && dotnet pwsh ./build.ps1 Test
@@ -16,7 +18,7 @@
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Package', 'Demo', 'Clean', 'Help')]
+    [ValidateSet('Build', 'Test', 'Help', 'Package', 'Demo', 'Bench', 'Clean')]
     [string] $Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
@@ -167,6 +169,12 @@ function Invoke-Demo {
     if ($exit -ne 0) { throw "The demo failed (exit code $exit)." }
 }
 
+function Invoke-Bench {
+    Invoke-Build
+    $exit = Invoke-ChildPwsh -File (Join-Path $Root 'bench/Invoke-Benchmarks.ps1') -ArgumentList @('-ModulePath', $ModuleOut, '-EmulatorDll', (Join-Path $EmulatorOut 'DhubBatches.Emulator.dll'), '-ResultPath', (Join-Path $Root 'bench/results.md'))
+    if ($exit -ne 0) { throw "The benchmarks failed (exit code $exit)." }
+}
+
 function Invoke-Clean {
     if (Test-Path $Out) { Remove-Item $Out -Recurse -Force }
     Get-ChildItem $Root -Directory -Recurse -Include bin, obj -ErrorAction SilentlyContinue |
@@ -182,4 +190,5 @@ switch ($Task) {
     'Demo' { Invoke-Demo }
     'Clean' { Invoke-Clean }
     'Help' { Invoke-Help }
+    'Bench' { Invoke-Bench }
 }

@@ -1,0 +1,163 @@
+<#
+.SYNOPSIS
+    Measures DhubBatches side by side with its alternatives against the emulator on loopback and writes
+    bench/results.md. Run through `./build.ps1 Bench` (not part of Test).
+.DESCRIPTION
+    1. Import cost and first-command cost.   2. Per-call cost against Invoke-RestMethod and a raw HttpClient loop.
+    3. Get-DhubBatch -All at 1,000 / 10,000 / 100,000 batches.   4. Wait-DhubBatch on 10 / 100 / 1,000 running batches.
+    5. 2 and 3 on the Prefect backend. Each figure is the median of several runs, each run in a fresh pwsh.
+#>
+param(
+    [Parameter(Mandatory)][string] $ModulePath,
+    [Parameter(Mandatory)][string] $EmulatorDll,
+    [Parameter(Mandatory)][string] $ResultPath,
+    [int] $Runs = 3,
+    [int] $WaitSeconds = 30
+)
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+Import-Module (Join-Path $PSScriptRoot '../tools/BuildTools.psm1') -Force
+
+$token = 'bench-token'
+$scenarios = Join-Path $PSScriptRoot 'scenarios'
+$pwsh = @(Get-ChildPwshCommand)
+$started = Get-Date
+
+function Invoke-Scenario([string] $Name, [hashtable] $Arguments) {
+    $argList = @()
+    foreach ($key in $Arguments.Keys) { $argList += "-$key"; $argList += [string]$Arguments[$key] }
+    $lines = & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File (Join-Path $scenarios "$Name.ps1") @argList 2>&1
+    if ($LASTEXITCODE -ne 0) { throw "Scenario $Name failed: $($lines | Out-String)" }
+    ($lines | Where-Object { "$_".StartsWith('{') } | Select-Object -Last 1) | ConvertFrom-Json
+}
+
+function Measure-WallMs([string] $Name, [hashtable] $Arguments) {
+    $sw = [Diagnostics.Stopwatch]::StartNew()
+    $result = Invoke-Scenario $Name $Arguments
+    $sw.Stop()
+    [pscustomobject]@{ WallMs = $sw.Elapsed.TotalMilliseconds; Result = $result }
+}
+
+function Get-Median([double[]] $Values) {
+    $sorted = @($Values | Sort-Object)
+    if ($sorted.Count -eq 0) { return [double]::NaN }
+    if ($sorted.Count % 2 -eq 1) { return $sorted[[int][math]::Floor($sorted.Count / 2)] }
+    return ($sorted[$sorted.Count / 2 - 1] + $sorted[$sorted.Count / 2]) / 2
+}
+
+function Invoke-Control([string] $Method, [string] $Path, $Body) {
+    $json = if ($null -ne $Body) { $Body | ConvertTo-Json -Compress } else { $null }
+    Invoke-RestMethod -Method $Method -Uri "$($emulator.Url)/_emulator/$Path" -ContentType 'application/json' -Body $json
+}
+
+function Test-Target([double] $Value, [double] $Limit) { if ($Value -le $Limit) { 'met' } else { '**missed**' } }
+
+$emulator = Start-DhubEmulator -EmulatorDll $EmulatorDll -ArgumentList '--token', $token, '--step-seconds', '1'
+$md = [Collections.Generic.List[string]]::new()
+try {
+    $backends = [ordered]@{
+        Dhub    = @{ ApiUri = $emulator.Url; RawPath = { param($p, $b) "/api/v1/batches/$p/$b" }; Seed = { param($p, $n) Invoke-Control Post "pipelines/$p/seed" @{ count = $n } } }
+        Prefect = @{ ApiUri = "$($emulator.Url)/prefect/api"; RawPath = { param($p, $b) "/flow_runs/$b" }; Seed = { param($p, $n) Invoke-Control Post "prefect/pipelines/$p/seed" @{ count = $n } } }
+    }
+    $sizes = 1000, 10000, 100000
+    foreach ($p in @('bench-warm') + ($sizes | ForEach-Object { "bench-$_" })) { $null = Invoke-Control Post "pipelines/$p" @{} }
+    $null = Invoke-Control Post 'pipelines/bench-slow' @{ stepSeconds = 100000 }
+    foreach ($backend in $backends.Keys) {
+        & $backends[$backend].Seed 'bench-warm' 50
+        foreach ($size in $sizes) { & $backends[$backend].Seed "bench-$size" $size }
+    }
+
+    $md.Add('# DhubBatches benchmarks')
+    $md.Add('')
+    $md.Add("Measured $(Get-Date -Format 'yyyy-MM-dd HH:mm') UTC on $([Environment]::ProcessorCount) cores ($([Runtime.InteropServices.RuntimeInformation]::OSDescription)), PowerShell $($PSVersionTable.PSVersion), against the bundled emulator on loopback. Every figure is the median of $Runs runs, each in a fresh ``pwsh -NoProfile`` (unless noted). Re-run with ``./build.ps1 Bench``.")
+    $md.Add('')
+
+    # 1. Import cost ---------------------------------------------------------------------------------------------
+    Write-Host 'Import cost...'
+    $bare = @(); $with = @()
+    for ($i = 0; $i -lt [math]::Max($Runs, 5); $i++) {
+        $bare += Measure-WallMs Import @{}
+        $with += Measure-WallMs Import @{ ModulePath = $ModulePath }
+    }
+    $importMs = (Get-Median ($with.WallMs)) - (Get-Median ($bare.WallMs))
+    $importMb = ((Get-Median ($with | ForEach-Object { $_.Result.PeakBytes })) - (Get-Median ($bare | ForEach-Object { $_.Result.PeakBytes }))) / 1MB
+    $first = @(); for ($i = 0; $i -lt $Runs; $i++) { $first += Invoke-Scenario FirstCommand @{ ModulePath = $ModulePath; ApiUri = $emulator.Url; Backend = 'Dhub'; Token = $token; PipelineId = 'bench-warm' } }
+    $md.Add('## 1. Import and first command')
+    $md.Add('')
+    $md.Add('| measure | value | target | |')
+    $md.Add('|---|---|---|---|')
+    $md.Add(('| `Import-Module; Get-Command Start-DhubBatch` over bare `pwsh -Command 1`: wall time | {0:N0} ms (bare {1:N0} ms, with module {2:N0} ms) | < 250 ms | {3} |' -f $importMs, (Get-Median ($bare.WallMs)), (Get-Median ($with.WallMs)), (Test-Target $importMs 250)))
+    $md.Add(('| same: peak memory (VmHWM) | {0:N1} MB | < 40 MB | {1} |' -f $importMb, (Test-Target $importMb 40)))
+    $md.Add(('| first `Get-DhubBatch` after import and connect (loads the engine) | {0:N0} ms (Connect-Dhub {1:N0} ms; second call {2:N1} ms) | | |' -f (Get-Median ($first.FirstGetMs)), (Get-Median ($first.ConnectMs)), (Get-Median ($first.SecondGetMs))))
+    $md.Add('')
+
+    # 2 + 5. Per-call cost ----------------------------------------------------------------------------------------
+    $md.Add('## 2. Per-call cost (1,000 sequential reads of one batch)')
+    $md.Add('')
+    $md.Add('| backend | Get-DhubBatch | Invoke-RestMethod | raw HttpClient | IRM / module (target ≥ 2) | module / raw (target ≤ 1.5) |')
+    $md.Add('|---|---|---|---|---|---|')
+    foreach ($backend in $backends.Keys) {
+        Write-Host "Per-call cost ($backend)..."
+        $def = $backends[$backend]
+        $list = if ($backend -eq 'Dhub') {
+            (Invoke-RestMethod -Uri "$($emulator.Url)/api/v1/batches/bench-warm" -Headers @{ Authorization = "Bearer $token" }).id
+        } else {
+            (Invoke-RestMethod -Method Post -Uri "$($def.ApiUri)/flow_runs/filter" -Headers @{ Authorization = "Bearer $token" } -ContentType 'application/json' -Body '{"limit":1,"sort":"EXPECTED_START_TIME_DESC"}')[0].id
+        }
+        $r = Invoke-Scenario PerCall @{ ModulePath = $ModulePath; ApiUri = $def.ApiUri; Backend = $backend; Token = $token; PipelineId = 'bench-warm'; BatchId = $list; RawPath = (& $def.RawPath 'bench-warm' $list); Repeats = $Runs }
+        $note = if ($backend -eq 'Prefect') { ' (3 requests per batch: run, task runs, artifacts; the others make 1)' } else { '' }
+        $md.Add(('| {0}{1} | {2:N0} µs | {3:N0} µs | {4:N0} µs | {5:N2} {6} | {7:N2} {8} |' -f $backend, $note, $r.ModuleUs, $r.InvokeRestMethodUs, $r.RawHttpClientUs,
+            ($r.InvokeRestMethodUs / $r.ModuleUs), $(if ($r.InvokeRestMethodUs / $r.ModuleUs -ge 2) { 'met' } else { '**missed**' }),
+            ($r.ModuleUs / $r.RawHttpClientUs), $(if ($r.ModuleUs / $r.RawHttpClientUs -le 1.5) { 'met' } else { '**missed**' })))
+    }
+    $md.Add('')
+
+    # 3 + 5. Listing at scale -------------------------------------------------------------------------------------
+    $md.Add('## 3. `Get-DhubBatch -All` at scale')
+    $md.Add('')
+    $md.Add('| backend | batches | total | first object | peak memory growth | objects |')
+    $md.Add('|---|---|---|---|---|---|')
+    $growth = @{}
+    foreach ($backend in $backends.Keys) {
+        foreach ($size in $sizes) {
+            Write-Host "Listing $size ($backend)..."
+            $runsHere = if ($size -ge 100000) { [math]::Min($Runs, 2) } else { $Runs }
+            $rs = @(); for ($i = 0; $i -lt $runsHere; $i++) {
+                $rs += Invoke-Scenario Listing @{ ModulePath = $ModulePath; ApiUri = $backends[$backend].ApiUri; Backend = $backend; Token = $token; PipelineId = "bench-$size"; WarmPipelineId = 'bench-warm' }
+            }
+            $growth["$backend-$size"] = (Get-Median ($rs.PeakGrowthBytes)) / 1MB
+            $md.Add(('| {0} | {1:N0} | {2:N2} s | {3:N0} ms | {4:N1} MB | {5:N0} |' -f $backend, $size, ((Get-Median ($rs.TotalMs)) / 1000), (Get-Median ($rs.FirstObjectMs)), $growth["$backend-$size"], (Get-Median ($rs.Count))))
+        }
+    }
+    $md.Add('')
+    $md.Add('Targets (dhub, 100,000 batches): total < 20 s, first object < 200 ms, peak growth < 100 MB, growth from 10,000 to 100,000 < 20 MB.')
+    $md.Add(('Growth from 10,000 to 100,000 (dhub): {0:N1} MB; (Prefect): {1:N1} MB.' -f ($growth['Dhub-100000'] - $growth['Dhub-10000']), ($growth['Prefect-100000'] - $growth['Prefect-10000'])))
+    $md.Add('')
+
+    # 4. Waiting at scale ------------------------------------------------------------------------------------------
+    $md.Add("## 4. ``Wait-DhubBatch`` on running batches ($WaitSeconds s, -PollingInterval 5, one run each)")
+    $md.Add('')
+    $md.Add('| batches | requests/s to the server | expected (1 per batch per 5 s) | client CPU per minute of waiting | share of one core (target < 5%) |')
+    $md.Add('|---|---|---|---|---|')
+    foreach ($n in 10, 100, 1000) {
+        Write-Host "Waiting on $n batches..."
+        $ids = for ($i = 0; $i -lt $n; $i++) { (Invoke-RestMethod -Method Post -Uri "$($emulator.Url)/api/v1/batches/bench-slow" -Headers @{ Authorization = "Bearer $token" }).item }
+        $idsFile = Join-Path ([IO.Path]::GetTempPath()) "dhub-bench-ids-$n.txt"
+        $ids | Set-Content $idsFile
+        $null = Invoke-RestMethod -Method Delete -Uri "$($emulator.Url)/_emulator/requests"
+        $r = Invoke-Scenario Waiting @{ ModulePath = $ModulePath; ApiUri = $emulator.Url; Backend = 'Dhub'; Token = $token; PipelineId = 'bench-slow'; IdsFile = $idsFile; Seconds = $WaitSeconds }
+        $requests = @(Invoke-RestMethod -Uri "$($emulator.Url)/_emulator/requests") | Where-Object { $_.method -eq 'GET' -and $_.rawTarget -like '/api/v1/batches/bench-slow/*' }
+        $rate = @($requests).Count / ($r.WallMs / 1000)
+        $cpuPerMinuteMs = $r.CpuMs / ($r.WallMs / 60000)
+        $share = $cpuPerMinuteMs / 60000 * 100
+        $md.Add(('| {0:N0} | {1:N1} | {2:N1} | {3:N0} ms | {4:N2}% {5} |' -f $n, $rate, ($n / 5), $cpuPerMinuteMs, $share, (Test-Target $share 5)))
+        Remove-Item $idsFile -ErrorAction SilentlyContinue
+    }
+    $md.Add('')
+    $md.Add(('Whole run: {0:N0} s.' -f ((Get-Date) - $started).TotalSeconds))
+}
+finally {
+    Stop-DhubEmulator $emulator
+}
+$md | Set-Content -Path $ResultPath -Encoding utf8NoBOM
+Write-Host "Wrote $ResultPath"

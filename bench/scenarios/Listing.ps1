@@ -1,0 +1,20 @@
+# Child process: Get-DhubBatch -All over a seeded pipeline: total time, time to first object, objects seen and
+# peak memory growth over the connected (warm) process.
+param([string] $ModulePath, [string] $ApiUri, [string] $Backend, [string] $Token, [string] $PipelineId, [string] $WarmPipelineId, [int] $PageSize = 1000)
+$ErrorActionPreference = 'Stop'
+function Get-PeakBytes { [long]((Get-Content /proc/self/status | Where-Object { $_ -like 'VmHWM:*' }) -replace '\D', '') * 1024 }
+Import-Module $ModulePath
+Connect-Dhub -Uri $ApiUri -Backend $Backend -Token (ConvertTo-SecureString $Token -AsPlainText -Force)
+# Warm up on a small pipeline so the baseline includes the loaded engine, JIT and the connection.
+$null = Get-DhubBatch -PipelineId $WarmPipelineId -All -PageSize $PageSize
+[GC]::Collect()
+$baseline = Get-PeakBytes
+$script:first = $null
+$script:count = 0
+$sw = [Diagnostics.Stopwatch]::StartNew()
+Get-DhubBatch -PipelineId $PipelineId -All -PageSize $PageSize | ForEach-Object {
+    if ($null -eq $script:first) { $script:first = $sw.Elapsed.TotalMilliseconds }
+    $script:count++
+}
+$sw.Stop()
+@{ TotalMs = $sw.Elapsed.TotalMilliseconds; FirstObjectMs = $script:first; Count = $script:count; PeakGrowthBytes = (Get-PeakBytes) - $baseline; BaselineBytes = $baseline } | ConvertTo-Json -Compress

@@ -1,0 +1,16 @@
+# Child process: Wait-DhubBatch on running batches for a fixed time; reports this process's CPU time.
+param([string] $ModulePath, [string] $ApiUri, [string] $Backend, [string] $Token, [string] $PipelineId, [string] $IdsFile,
+      [int] $Seconds = 30, [double] $PollingInterval = 5)
+$ErrorActionPreference = 'Stop'
+Import-Module $ModulePath
+Connect-Dhub -Uri $ApiUri -Backend $Backend -Token (ConvertTo-SecureString $Token -AsPlainText -Force)
+$ids = Get-Content $IdsFile
+$ProgressPreference = 'SilentlyContinue' # measure the module, not the console's rendering of progress
+$process = [Diagnostics.Process]::GetCurrentProcess()
+$process.Refresh()
+$cpuBefore = $process.TotalProcessorTime
+$sw = [Diagnostics.Stopwatch]::StartNew()
+$out = Wait-DhubBatch -PipelineId $PipelineId -BatchId $ids -Timeout $Seconds -PollingInterval $PollingInterval -ErrorAction SilentlyContinue -ErrorVariable timeouts
+$sw.Stop()
+$process.Refresh()
+@{ CpuMs = ($process.TotalProcessorTime - $cpuBefore).TotalMilliseconds; WallMs = $sw.Elapsed.TotalMilliseconds; Output = @($out).Count; Timeouts = @($timeouts).Count } | ConvertTo-Json -Compress
