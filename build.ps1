@@ -1,7 +1,7 @@
 #!/usr/bin/env pwsh
 <#
 .SYNOPSIS
-    The one entry point: Build | Test | Demo | Clean.
+    The one entry point: Build | Test | Help | Package | Demo | Bench | Clean.
 .DESCRIPTION
     Build   assembles an importable module at out/DhubBatches (engine and its dependencies under deps/) and the
             emulator at out/emulator.

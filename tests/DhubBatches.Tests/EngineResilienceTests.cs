@@ -279,5 +279,5 @@ public class EngineResilienceTests : EmulatorTestBase
         Assert.Equal("present", gets[0].Authorization);
         Assert.Equal("absent", gets[1].Authorization); // the token stayed behind
         Assert.Equal(DhubErrorKind.DhubUnauthorized, ex.Kind);
-}
+    }
 }

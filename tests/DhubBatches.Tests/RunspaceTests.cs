@@ -446,5 +446,5 @@ public sealed class RunspaceTests : EmulatorTestBase
         Assert.Empty(ps.Streams.Error);
         Assert.Empty(Requests("POST"));
         Assert.Equal(0, State.CreatedCount("orders"));
-}
+    }
 }

@@ -82,7 +82,7 @@ $result | ConvertTo-Json -Depth 6 | Set-Content -Path $OutFile -Encoding utf8NoB
         $script:Help = if (Test-Path $HelpJson) { Get-Content -Raw $HelpJson | ConvertFrom-Json -AsHashtable } else { @{} }
     }
 
-    It 'the help files are in <ModuleBase>/en-US' {
+    It "the help files are in the module folder's en-US" {
         Join-Path (Get-TestModulePath) 'en-US/DhubBatches.dll-Help.xml' | Should -Exist
         Join-Path (Get-TestModulePath) 'en-US/about_DhubBatches.help.txt' | Should -Exist
     }
@@ -114,16 +114,17 @@ $result | ConvertTo-Json -Depth 6 | Set-Content -Path $OutFile -Encoding utf8NoB
 
         It 'shows the description' {
             $Shown.Description.Count | Should -Be $Page.Description.Count
-            $Shown.Description[0] | Should -Be $Page.Description[0]
+            $Shown.Description[0].Trim() | Should -Be $Page.Description[0]
             $Shown.Full | Should -Match 'DESCRIPTION'
         }
 
         It "shows every parameter's description" {
-            $real = @((Get-HelpCommandMetadata -Command (Get-Command $Command)).Parameters.Name)
+            Import-TestModule
+            $real = @((Get-HelpCommandMetadata -Command (Get-Command $Command -Module DhubBatches)).Parameters | ForEach-Object Name)
             foreach ($name in $real) {
                 $p = @($Shown.Parameters | Where-Object { $_.Name -eq $name })
                 $p.Count | Should -Be 1 -Because "-$name must be in Get-Help -Full"
-                $p[0].Text | Should -Be ($Page.Parameters[$name].Description -join "`n") -Because "-$name"
+                $p[0].Text.Trim() | Should -Be ($Page.Parameters[$name].Description -join "`n") -Because "-$name"
             }
         }
 
@@ -414,7 +415,7 @@ Describe 'Help examples run against the emulator' -Tag 'Help' {
 
     It '<Command> example <Number> (<Title>) completes without errors' -ForEach $RunnableExamples {
         $result = Invoke-HelpExample -Command $Command -Number $Number -Code $Code
-        $result.Exception | Should -BeNullOrEmpty -Because "the example threw: $($result.Exception.Message)"
+        $result.Exception | Should -BeNullOrEmpty -Because "the example threw: $(if ($result.Exception) { $result.Exception.Message })"
         $result.Errors | ForEach-Object { "$($_.FullyQualifiedErrorId): $_" } | Should -BeNullOrEmpty
     }
 
