@@ -426,6 +426,12 @@ Describe 'Help examples run against the emulator' -Tag 'Help' {
         }
     }
 
+    It 'the harness catches an example that writes an error' {
+        $result = Invoke-HelpExample -Command 'Harness' -Number 1 -Code 'Get-DhubBatch -PipelineId no-such-pipeline'
+        @($result.Errors).Count | Should -Be 1
+        Get-TestErrorId $result.Errors[0] | Should -Be 'DhubPipelineNotFound'
+    }
+
     It 'examples exist to be run' -ForEach @(@{ RunnableExamples = $RunnableExamples }) {
         $RunnableExamples.Count | Should -BeGreaterOrEqual 25
     }
