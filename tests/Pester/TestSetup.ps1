@@ -33,6 +33,26 @@ $script:TestBackends = @{
             Remove = @{ Method = 'DELETE'; PathPattern = '^/api/v1/batches/[^/]+/[^/]+$' }
             Any    = @{ Method = $null; PathPattern = '^/api/' }
         }
+        # Where the emulator's control API keeps this backend's seeding and stats.
+        ControlPrefix = ''
+    }
+    Prefect = @{
+        # prefect-rest.md §1.1: PREFECT_API_URL includes the API path; the emulator serves Prefect under /prefect/api.
+        ApiUri = { param([string] $EmulatorUrl) "$EmulatorUrl/prefect/api" }
+        # §2.3: PREFECT_API_KEY is sent as Bearer (the emulator is started with the same key required).
+        Environment = { param($Context) @{ PREFECT_API_URL = $Context.ApiUri; PREFECT_API_KEY = $Context.TokenText } }
+        Routes = @{
+            Start  = @{ Method = 'POST'; PathPattern = '^/prefect/api/deployments/[^/]+/create_flow_run$' }   # §5
+            Latest = @{ Method = 'POST'; PathPattern = '^/prefect/api/flow_runs/filter$' }                   # §6.1
+            Get    = @{ Method = 'GET'; PathPattern = '^/prefect/api/flow_runs/[^/]+$' }                     # §7
+            List   = @{ Method = 'POST'; PathPattern = '^/prefect/api/flow_runs/filter$' }                   # §6.1
+            Stop   = @{ Method = 'POST'; PathPattern = '^/prefect/api/flow_runs/[^/]+/set_state$' }          # §9
+            Remove = @{ Method = 'DELETE'; PathPattern = '^/prefect/api/flow_runs/[^/]+$' }                  # §10
+            Any    = @{ Method = $null; PathPattern = '^/prefect/api/' }
+        }
+        ControlPrefix = 'prefect/'
+        # The Prefect side needs its own API key option to require the bearer token.
+        EmulatorArguments = { param([string] $Token) @('--prefect-api-key', $Token) }
     }
 }
 
@@ -40,6 +60,7 @@ function Get-TestBackend {
     <# The backends for `Describe ... -ForEach (Get-TestBackend)`: one hashtable per backend. #>
     @(
         @{ Backend = 'Dhub' }
+        @{ Backend = 'Prefect' }
     )
 }
 
@@ -83,6 +104,7 @@ function Start-TestBackend {
     $definition = $script:TestBackends[$Backend]
     if (-not $definition) { throw "Unknown test backend '$Backend'." }
     $arguments = @('--step-seconds', ([string]$StepSeconds), '--token', $Token) + $ExtraArguments
+    if ($definition.ContainsKey('EmulatorArguments')) { $arguments += & $definition.EmulatorArguments $Token }
     $emulator = Start-DhubEmulator -EmulatorDll (Get-TestEmulatorDll) -ArgumentList $arguments
     [pscustomobject]@{
         Backend   = $Backend
@@ -194,9 +216,14 @@ function Clear-EmulatorFault {
 function Get-EmulatorStat {
     <# @{ batches; created } for one pipeline (created counts create calls, not seeding). #>
     param([Parameter(Mandatory)] $Context, [Parameter(Mandatory)][string] $PipelineId)
-    $stats = Invoke-EmulatorControl $Context GET 'stats'
+    $prefix = $script:TestBackends[$Context.Backend].ControlPrefix
+    $stats = Invoke-EmulatorControl $Context GET "${prefix}stats"
     $entry = $stats.pipelines.PSObject.Properties[$PipelineId]
     if (-not $entry) { return [pscustomobject]@{ batches = 0; created = 0 } }
+    if ($Context.Backend -eq 'Prefect') {
+        # Runs that exist, and runs create_flow_run made new (an idempotent repeat creates none, §5.2).
+        return [pscustomobject]@{ batches = $entry.Value.runs; created = $entry.Value.created }
+    }
     $entry.Value
 }
 
@@ -210,7 +237,8 @@ function Add-EmulatorPipeline {
 function Add-EmulatorSeed {
     <# Seeds batches (finished ones dated in the past unless -Running). #>
     param([Parameter(Mandatory)] $Context, [Parameter(Mandatory)][string] $PipelineId, [int] $Count, [switch] $Running)
-    $null = Invoke-EmulatorControl $Context POST "pipelines/$([Uri]::EscapeDataString($PipelineId))/seed" @{ count = $Count; finished = (-not $Running) }
+    $prefix = $script:TestBackends[$Context.Backend].ControlPrefix
+    $null = Invoke-EmulatorControl $Context POST "${prefix}pipelines/$([Uri]::EscapeDataString($PipelineId))/seed" @{ count = $Count; finished = (-not $Running) }
 }
 
 function Wait-TestCondition {
