@@ -231,14 +231,13 @@ public sealed class RunspaceTests : EmulatorTestBase
     [Fact]
     public void Not_connected_is_a_terminating_error_that_says_how_to_connect()
     {
-        foreach (var name in new[] { "DHUB_API_URL", "PREFECT_API_URL" })
+        // Clear every variable a connection can come from (restored below), so the test always checks something.
+        var names = new[] { "DHUB_API_URL", "DHUB_API_TOKEN", "PREFECT_API_URL", "PREFECT_API_KEY", "PREFECT_API_AUTH_STRING", "PREFECT_PROFILE", "PREFECT_PROFILES_PATH" };
+        var previous = names.ToDictionary(n => n, Environment.GetEnvironmentVariable);
+        foreach (var name in names)
         {
-            if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable(name)))
-            {
-                return; // the environment provides a connection here; nothing to test
-            }
+            Environment.SetEnvironmentVariable(name, null);
         }
-        var previous = Environment.GetEnvironmentVariable("PREFECT_PROFILES_PATH");
         Environment.SetEnvironmentVariable("PREFECT_PROFILES_PATH", System.IO.Path.Combine(System.IO.Path.GetTempPath(), "no-such-dir-" + Guid.NewGuid().ToString("N"), "profiles.toml"));
         try
         {
@@ -252,7 +251,10 @@ public sealed class RunspaceTests : EmulatorTestBase
         }
         finally
         {
-            Environment.SetEnvironmentVariable("PREFECT_PROFILES_PATH", previous);
+            foreach (var pair in previous)
+            {
+                Environment.SetEnvironmentVariable(pair.Key, pair.Value);
+            }
         }
     }
 

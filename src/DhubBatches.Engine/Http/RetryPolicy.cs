@@ -22,7 +22,7 @@ namespace DhubBatches.Engine.Http
         public static readonly ResiliencePropertyKey<HttpRequestMessage> Request = new ResiliencePropertyKey<HttpRequestMessage>("DhubBatches.Request");
         private static readonly ResiliencePropertyKey<int> s_countedRetries = new ResiliencePropertyKey<int>("DhubBatches.CountedRetries");
 
-        /// <summary>Longest server-requested wait honoured (Retry-After); beyond it the answer is treated as final.</summary>
+        /// <summary>Longest server-requested wait honoured (Retry-After); a longer one is shortened to this.</summary>
         public static readonly TimeSpan MaxRetryAfter = TimeSpan.FromMinutes(5);
 
         /// <summary>Retries on Prefect-Maintenance answers do not use up attempts (as Prefect's SDK), but are bounded too.</summary>
