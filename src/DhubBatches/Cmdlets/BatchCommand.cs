@@ -17,7 +17,7 @@ namespace DhubBatches.Cmdlets
 
         /// <summary>Resolved on first use, so a command with no input never needs a connection.</summary>
         protected DhubConnection ResolvedConnection =>
-            _resolved ??= SessionConnections.Current.Resolve(Connection, SessionConnections.UserAgent(this));
+            _resolved ??= SessionConnections.Current.Resolve(Connection, SessionConnections.UserAgent);
 
         protected IBatchEngine Engine => ResolvedConnection.Engine;
 

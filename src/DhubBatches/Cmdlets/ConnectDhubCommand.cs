@@ -103,7 +103,7 @@ namespace DhubBatches.Cmdlets
                 RetryIntervalSec = RetryIntervalSec,
                 TimeoutSec = TimeoutSec,
                 SkipCertificateCheck = SkipCertificateCheck,
-                UserAgent = SessionConnections.UserAgent(this),
+                UserAgent = SessionConnections.UserAgent(),
             };
             if (Token != null)
             {

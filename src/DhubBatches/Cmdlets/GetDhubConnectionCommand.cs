@@ -21,7 +21,7 @@ namespace DhubBatches.Cmdlets
             }
             try
             {
-                WriteObject(session.Resolve(null, SessionConnections.UserAgent(this)));
+                WriteObject(session.Resolve(null, SessionConnections.UserAgent));
             }
             catch (DhubException ex) when (ex.Kind == DhubErrorKind.DhubNotConnected)
             {

@@ -86,7 +86,7 @@ namespace DhubBatches.Completion
                 : null;
             try
             {
-                return SessionConnections.Current.Resolve(explicitConnection, "DhubBatches (completion)");
+                return SessionConnections.Current.Resolve(explicitConnection, SessionConnections.UserAgent);
             }
             catch (DhubException)
             {

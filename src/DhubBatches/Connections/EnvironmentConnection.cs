@@ -10,7 +10,7 @@ namespace DhubBatches.Connections
     /// </summary>
     internal static class EnvironmentConnection
     {
-        public static EngineSettings? Read(string userAgent, out string source, out string key)
+        public static EngineSettings? Read(Func<string> userAgent, out string source, out string key)
         {
             source = string.Empty;
             key = string.Empty;
@@ -42,7 +42,7 @@ namespace DhubBatches.Connections
             return null;
         }
 
-        private static EngineSettings FromPrefectValues(string url, string? apiKey, string? authString, string origin, string userAgent, out string key)
+        private static EngineSettings FromPrefectValues(string url, string? apiKey, string? authString, string origin, Func<string> userAgent, out string key)
         {
             key = "prefect\n" + url + "\n" + apiKey + "\n" + authString;
             return authString != null
@@ -50,7 +50,7 @@ namespace DhubBatches.Connections
                 : Create(url, BackendKind.Prefect, apiKey, AuthenticationKind.Bearer, origin, userAgent);
         }
 
-        private static EngineSettings Create(string url, BackendKind backend, string? secret, AuthenticationKind kind, string origin, string userAgent)
+        private static EngineSettings Create(string url, BackendKind backend, string? secret, AuthenticationKind kind, string origin, Func<string> userAgent)
         {
             if (!Uri.TryCreate(url, UriKind.Absolute, out var uri))
             {
@@ -60,7 +60,7 @@ namespace DhubBatches.Connections
             {
                 Authentication = secret == null ? AuthenticationKind.None : kind,
                 Secret = secret == null ? null : SessionConnections.ToSecureString(secret),
-                UserAgent = userAgent,
+                UserAgent = userAgent(),
             };
         }
 

@@ -59,7 +59,8 @@ namespace DhubBatches.Connections
         }
 
         /// <summary>The explicit connection, else the default, else one from the environment; or DhubNotConnected.</summary>
-        public DhubConnection Resolve(DhubConnection? explicitConnection, string userAgent)
+        /// <param name="userAgent">Computed only when a connection is made from the environment.</param>
+        public DhubConnection Resolve(DhubConnection? explicitConnection, Func<string> userAgent)
         {
             if (explicitConnection != null)
             {
@@ -87,12 +88,24 @@ namespace DhubBatches.Connections
             }
         }
 
-        /// <summary><c>DhubBatches/&lt;module version&gt; PowerShell/&lt;PowerShell version&gt;</c>.</summary>
-        public static string UserAgent(PSCmdlet cmdlet)
+        /// <summary>
+        /// <c>DhubBatches/&lt;module version&gt; PowerShell/&lt;PowerShell version&gt;</c>. The module version is the
+        /// assembly's (both come from Directory.Build.props); PowerShell's is $PSVersionTable's, read on the
+        /// pipeline thread of the current runspace.
+        /// </summary>
+        public static string UserAgent()
         {
-            var moduleVersion = cmdlet.MyInvocation.MyCommand.Module?.Version?.ToString()
-                ?? typeof(SessionConnections).Assembly.GetName().Version?.ToString(3);
-            var psVersion = (cmdlet.SessionState.PSVariable.GetValue("PSVersionTable") as Hashtable)?["PSVersion"]?.ToString();
+            var moduleVersion = typeof(SessionConnections).Assembly.GetName().Version?.ToString(3);
+            string? psVersion = null;
+            try
+            {
+                psVersion = (Runspace.DefaultRunspace?.SessionStateProxy.PSVariable.GetValue("PSVersionTable") as Hashtable)?["PSVersion"]?.ToString();
+            }
+            catch (PSInvalidOperationException)
+            {
+                // not on the runspace's thread: fall back to the engine assembly's version below
+            }
+            psVersion ??= typeof(PSObject).Assembly.GetName().Version?.ToString(3);
             return $"DhubBatches/{moduleVersion} PowerShell/{psVersion}";
         }
 
