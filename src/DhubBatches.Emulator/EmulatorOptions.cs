@@ -36,8 +36,15 @@ public sealed class EmulatorOptions
     /// <summary>Flow whose deployments are the pipelines (§4).</summary>
     public string PrefectFlowName { get; set; } = "run-pipeline";
 
+    /// <summary>
+    /// Listen on https with an in-memory self-signed certificate (CN=localhost, SAN 127.0.0.1) instead of http;
+    /// no file or trust store is touched, so clients must skip certificate validation. Off by default.
+    /// </summary>
+    public bool UseHttps { get; set; }
+
     internal EmulatorOptions Clone() => new()
     {
+        UseHttps = UseHttps,
         PrefectAuthString = PrefectAuthString,
         PrefectApiKey = PrefectApiKey,
         PrefectCsrf = PrefectCsrf,

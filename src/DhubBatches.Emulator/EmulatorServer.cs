@@ -1,5 +1,6 @@
 using System;
 using System.Linq;
+using System.Security.Cryptography.X509Certificates;
 using System.Threading;
 using System.Threading.Tasks;
 using DhubBatches.Emulator.Hosting;
@@ -37,6 +38,9 @@ public sealed class EmulatorServer : IAsyncDisposable
 
     public EmulatorState State { get; }
 
+    /// <summary>The in-memory self-signed certificate when started with <see cref="EmulatorOptions.UseHttps"/>; else null.</summary>
+    public X509Certificate2? Certificate { get; private init; }
+
     public static Task<EmulatorServer> StartAsync(EmulatorOptions options, CancellationToken ct = default) =>
         StartAsync(options, DefaultUrls, ownsConsole: false, ct);
 
@@ -51,7 +55,23 @@ public sealed class EmulatorServer : IAsyncDisposable
         // The empty builder reads no appsettings or environment, so a developer's ASPNETCORE_* settings
         // cannot change what the tests talk to, and no file watchers are created per instance.
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
-        builder.WebHost.UseKestrelCore().UseUrls(urls);
+        X509Certificate2? certificate = null;
+        if (options.UseHttps)
+        {
+            // http://host:port → https://host:port; the certificate lives only in memory (see SelfSignedCertificate).
+            urls = string.Join(';', urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(u => u.StartsWith("http://", StringComparison.OrdinalIgnoreCase) ? "https://" + u["http://".Length..] : u));
+            certificate = SelfSignedCertificate.Create();
+            var serverCertificate = certificate;
+            builder.WebHost.UseKestrelCore().UseKestrelHttpsConfiguration()
+                .ConfigureKestrel(k => k.ConfigureHttpsDefaults(h => h.ServerCertificate = serverCertificate));
+        }
+        else
+        {
+            builder.WebHost.UseKestrelCore();
+        }
+
+        builder.WebHost.UseUrls(urls);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
 
         // Everything to stderr: stdout carries only the DHUB_EMULATOR_URL line scripts parse.
@@ -68,12 +88,13 @@ public sealed class EmulatorServer : IAsyncDisposable
             await app.StartAsync(ct);
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
                 ?? throw new InvalidOperationException("Kestrel reported no listening address.");
-            return new EmulatorServer(app, state, new Uri(address.TrimEnd('/') + "/"));
+            return new EmulatorServer(app, state, new Uri(address.TrimEnd('/') + "/")) { Certificate = certificate };
         }
         catch
         {
             // e.g. the port is taken: release what was started rather than leak a half-built host.
             await app.DisposeAsync();
+            certificate?.Dispose();
             throw;
         }
     }
@@ -93,6 +114,7 @@ public sealed class EmulatorServer : IAsyncDisposable
         finally
         {
             await _app.DisposeAsync();
+            Certificate?.Dispose();
         }
     }
 

@@ -37,6 +37,8 @@ public sealed class EmulatorState
 
     internal PrefectCsrfTokens CsrfTokens { get; } = new();
 
+    internal PrefectBodyLog PrefectBodies { get; } = new();
+
     /// <summary>Prefect basic auth <c>user:pass</c> (§2.2); null disables it.</summary>
     public string? PrefectAuthString { get; set; }
 
@@ -168,6 +170,9 @@ public sealed class EmulatorState
     /// <summary>The next <paramref name="count"/> set_state calls answer WAIT (§9).</summary>
     public void PrefectWaitNextSetState(int count) => Prefect.SetWait(count);
 
+    /// <summary>Bodies of the Prefect POSTs received (the last 1,000), oldest first, with the request model they were judged by (§1.3).</summary>
+    public IReadOnlyList<PrefectRequestBody> PrefectRequestBodies => PrefectBodies.Snapshot();
+
     /// <summary>Makes every issued CSRF token expired, so the next change request gets 403 (§2.5).</summary>
     public void ExpirePrefectCsrfTokens() => CsrfTokens.ExpireAll();
 
@@ -200,6 +205,7 @@ public sealed class EmulatorState
         Batches.Clear(_options.Pipelines);
         Prefect.Clear();
         CsrfTokens.Clear();
+        PrefectBodies.Clear();
         PrefectAuthString = _options.PrefectAuthString;
         PrefectApiKey = _options.PrefectApiKey;
         PrefectCsrf = _options.PrefectCsrf;

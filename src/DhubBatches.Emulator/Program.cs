@@ -8,7 +8,8 @@ namespace DhubBatches.Emulator;
 /// <summary>
 /// <c>dotnet DhubBatches.Emulator.dll [--urls http://127.0.0.1:0] [--token T | --no-auth]
 /// [--step-seconds 2] [--pipelines a,b,c] [--prefect-auth-string user:pass] [--prefect-api-key K] [--prefect-csrf]
-/// [--prefect-flow-name run-pipeline]</c>. Prints <c>DHUB_EMULATOR_URL=...</c> once listening; the Prefect API is at
+/// [--prefect-flow-name run-pipeline] [--https]</c>. <c>--https</c> listens on https with an in-memory self-signed
+/// certificate (CN=localhost, SAN 127.0.0.1; clients must skip certificate validation). Prints <c>DHUB_EMULATOR_URL=...</c> once listening; the Prefect API is at
 /// that URL + <c>/prefect/api</c>.
 /// </summary>
 public static class Program
@@ -46,12 +47,15 @@ public static class Program
                 case "--prefect-csrf":
                     options.PrefectCsrf = true;
                     break;
+                case "--https":
+                    options.UseHttps = true;
+                    break;
                 case "--prefect-flow-name":
                     options.PrefectFlowName = Value();
                     break;
                 case "--help" or "-h":
                     Console.WriteLine("usage: DhubBatches.Emulator [--urls URLS] [--token T | --no-auth] [--step-seconds S] [--pipelines a,b,c]"
-                        + " [--prefect-auth-string user:pass] [--prefect-api-key KEY] [--prefect-csrf] [--prefect-flow-name NAME]");
+                        + " [--prefect-auth-string user:pass] [--prefect-api-key KEY] [--prefect-csrf] [--prefect-flow-name NAME] [--https]");
                     return 0;
                 default:
                     Console.Error.WriteLine($"Unknown argument '{args[i]}'. Use --help.");

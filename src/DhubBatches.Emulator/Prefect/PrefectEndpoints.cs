@@ -657,6 +657,7 @@ internal sealed partial class PrefectEndpoints
             text = await reader.ReadToEndAsync(context.RequestAborted);
         }
 
+        _state.PrefectBodies.Add(new PrefectRequestBody(context.Request.Method, RawRequestTarget.Of(context).DecodedPath, model, text));
         JsonElement body;
         if (string.IsNullOrWhiteSpace(text))
         {

@@ -105,7 +105,8 @@ internal sealed class RequestLogMiddleware
                 request.Headers.UserAgent.ToString() is { Length: > 0 } ua ? ua : null,
                 Math.Round(_stopwatch.Elapsed.TotalMilliseconds, 1),
                 Fault,
-                aborted));
+                aborted,
+                request.Headers["X-PREFECT-API-VERSION"].ToString() is { Length: > 0 } version ? version : null));
         }
     }
 }
