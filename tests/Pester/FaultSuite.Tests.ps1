@@ -1,0 +1,412 @@
+# The reliability fault suite: the ASSEMBLED module against the emulator's fault injection, on both backends.
+# For each fault, the outcome a user needs: success after bounded retries, or the interface.md error id within a
+# bounded time; no request that could duplicate work retried; pipeline output consistent (no duplicates, no half
+# objects). Run alone with: tests/Pester/Invoke-PesterSuite.ps1 ... -Tag FaultSuite
+
+BeforeDiscovery {
+    . (Join-Path $PSScriptRoot 'TestSetup.ps1')
+    $Backends = Get-TestBackend
+}
+
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestSetup.ps1')
+    . (Join-Path $PSScriptRoot 'FaultSuiteSetup.ps1')
+    Import-TestModule
+}
+
+Describe 'Fault suite (<Backend>)' -Tag 'FaultSuite' -ForEach $Backends {
+    BeforeAll {
+        $script:SavedEnvironment = Save-TestConnectionEnvironment -EmptyHome (Join-Path $TestDrive 'prefect-home')
+        $script:T = Start-TestBackend -Backend $Backend
+        # 1 attempt + 2 retries, no back-off, 2 s per attempt: persistent faults fail fast.
+        $script:Fast = @{ RetryIntervalSec = 0; MaximumRetryCount = 2; TimeoutSec = 2 }
+    }
+    AfterAll {
+        Disconnect-Dhub
+        Stop-TestBackend $T
+        Restore-TestConnectionEnvironment $SavedEnvironment
+    }
+    BeforeEach {
+        Reset-Emulator $T
+        Connect-TestBackend $T -Parameters $Fast
+        $script:Batch = Start-DhubBatch -PipelineId 'orders'
+        Clear-EmulatorRequest $T
+    }
+
+    Context 'Retry-After and maintenance answers' -Tag 'FaultSuite' {
+        It '429 with Retry-After in seconds waits that long, then succeeds' {
+            $null = Add-EmulatorFault $T -Operation Get @{ status = 429; retryAfter = '2'; times = 1 }
+            $result = Invoke-FaultCase { Get-DhubBatch -PipelineId 'orders' -Id $Batch.Id }
+            $result.Errors | Should -BeNullOrEmpty
+            $result.Output.Count | Should -Be 1
+            $result.Output[0].Id | Should -Be $Batch.Id
+            $result.Seconds | Should -BeGreaterOrEqual 1.9 -Because 'Retry-After: 2 is honoured (RetryIntervalSec is 0)'
+            $result.Seconds | Should -BeLessThan 10
+            Get-FaultRequestCount $T -Operation Get | Should -Be 2
+        }
+
+        It '429 with Retry-After as an HTTP date waits until then, then succeeds' {
+            $until = [DateTimeOffset]::UtcNow.AddSeconds(4).ToString('r', [Globalization.CultureInfo]::InvariantCulture)
+            $null = Add-EmulatorFault $T -Operation Get @{ status = 429; retryAfter = $until; times = 1 }
+            $result = Invoke-FaultCase { Get-DhubBatch -PipelineId 'orders' -Id $Batch.Id }
+            $result.Errors | Should -BeNullOrEmpty
+            $result.Output.Count | Should -Be 1
+            # The date has whole seconds and the server's Date header may be up to a second old: >= 3 s of the 4.
+            $result.Seconds | Should -BeGreaterOrEqual 2.5 -Because "Retry-After: $until is honoured"
+            $result.Seconds | Should -BeLessThan 12
+            Get-FaultRequestCount $T -Operation Get | Should -Be 2
+        }
+
+        It '503 with Prefect-Maintenance: true does not use up a retry' -Skip:($Backend -ne 'Prefect') {
+            Connect-TestBackend $T -Parameters @{ RetryIntervalSec = 0; MaximumRetryCount = 1; TimeoutSec = 2 }
+            $null = Add-EmulatorFault $T -Operation Get @{ status = 503; times = 2; headers = @{ 'Prefect-Maintenance' = 'true' } }
+            $result = Invoke-FaultCase { Get-DhubBatch -PipelineId 'orders' -Id $Batch.Id }
+            $result.Errors | Should -BeNullOrEmpty
+            $result.Output.Count | Should -Be 1
+            $result.Output[0].Id | Should -Be $Batch.Id
+            Get-FaultRequestCount $T -Operation Get | Should -Be 3
+        }
+
+        It 'the same two 503s without Prefect-Maintenance exhaust MaximumRetryCount 1' -Skip:($Backend -ne 'Prefect') {
+            Connect-TestBackend $T -Parameters @{ RetryIntervalSec = 0; MaximumRetryCount = 1; TimeoutSec = 2 }
+            $null = Add-EmulatorFault $T -Operation Get @{ status = 503; times = 2 }
+            $result = Invoke-FaultCase { Get-DhubBatch -PipelineId 'orders' -Id $Batch.Id }
+            $result.Output | Should -BeNullOrEmpty
+            Get-TestErrorId $result.Errors[0] | Should -Be 'DhubServiceUnavailable'
+            Get-FaultRequestCount $T -Operation Get | Should -Be 2
+        }
+    }
+
+    Context 'Server errors' -Tag 'FaultSuite' {
+        It '<Status> once is retried and succeeds' -ForEach @(@{ Status = 500 }, @{ Status = 502 }, @{ Status = 504 }) {
+            $null = Add-EmulatorFault $T -Operation Get @{ status = $Status; times = 1 }
+            $result = Invoke-FaultCase { Get-DhubBatch -PipelineId 'orders' -Id $Batch.Id }
+            $result.Errors | Should -BeNullOrEmpty
+            $result.Output.Count | Should -Be 1
+            $result.Output[0].Id | Should -Be $Batch.Id
+            Get-FaultRequestCount $T -Operation Get | Should -Be 2
+        }
+
+        It 'persistent <Status> is DhubServiceUnavailable after MaximumRetryCount+1 attempts' -ForEach @(@{ Status = 500 }, @{ Status = 502 }, @{ Status = 504 }) {
+            $null = Add-EmulatorFault $T -Operation Get @{ status = $Status; times = 0 }
+            $result = Invoke-FaultCase { Get-DhubBatch -PipelineId 'orders' -Id $Batch.Id }
+            $result.Output | Should -BeNullOrEmpty
+            $result.Errors.Count | Should -Be 1
+            Get-TestErrorId $result.Errors[0] | Should -Be 'DhubServiceUnavailable'
+            $result.Errors[0].CategoryInfo.Category | Should -Be 'ConnectionError'
+            "$($result.Errors[0])" | Should -Match "\b$Status\b"
+            $result.Seconds | Should -BeLessThan 10
+            Get-FaultRequestCount $T -Operation Get | Should -Be 3
+        }
+    }
+
+    Context 'Network failures' -Tag 'FaultSuite' {
+        It 'connection refused is DhubServiceUnavailable, fast' {
+            $url = Get-FreeLoopbackUrl
+            $uri = if ($Backend -eq 'Prefect') { "$url/prefect/api" } else { $url }
+            $result = Invoke-FaultCase { Connect-Dhub -Uri $uri -Backend $Backend -Token $T.Token -RetryIntervalSec 0 -MaximumRetryCount 2 -TimeoutSec 2 }
+            $result.Output | Should -BeNullOrEmpty
+            $result.Errors.Count | Should -Be 1
+            Get-TestErrorId $result.Errors[0] | Should -Be 'DhubServiceUnavailable'
+            $result.Errors[0].CategoryInfo.Category | Should -Be 'ConnectionError'
+            $result.Seconds | Should -BeLessThan 10
+        }
+
+        It 'connection refused on every command of a connection whose server went away is DhubServiceUnavailable' {
+            $gone = Start-TestBackend -Backend $Backend
+            try {
+                $connection = Connect-TestBackend $gone -Parameters $Fast -PassThru
+                Connect-TestBackend $T -Parameters $Fast # the session default stays on the live emulator
+            }
+            finally {
+                Stop-TestBackend $gone
+            }
+            $id = if ($Backend -eq 'Prefect') { [guid]::NewGuid().ToString() } else { 'batch-gone' }
+            foreach ($command in @(
+                    { Get-DhubBatch -PipelineId 'orders' -Id $id -Connection $connection }
+                    { Start-DhubBatch -PipelineId 'orders' -Connection $connection }
+                )) {
+                $result = Invoke-FaultCase $command
+                $result.Output | Should -BeNullOrEmpty
+                $result.Errors.Count | Should -Be 1
+                Get-TestErrorId $result.Errors[0] | Should -Be 'DhubServiceUnavailable' -Because "$command"
+                $result.Seconds | Should -BeLessThan 10
+            }
+            $connection.Dispose()
+        }
+
+        It 'a body cut short once is retried (GET) and succeeds' {
+            $null = Add-EmulatorFault $T -Operation Get @{ mode = 'truncate'; times = 1 }
+            $result = Invoke-FaultCase { Get-DhubBatch -PipelineId 'orders' -Id $Batch.Id }
+            $result.Errors | Should -BeNullOrEmpty
+            $result.Output.Count | Should -Be 1
+            $result.Output[0].Id | Should -Be $Batch.Id
+            $result.Output[0].Steps.Count | Should -BeGreaterThan 0 -Because 'no half object'
+            Get-FaultRequestCount $T -Operation Get | Should -Be 2
+        }
+
+        It 'a body always cut short is DhubInvalidResponse after the retries' {
+            $null = Add-EmulatorFault $T -Operation Get @{ mode = 'truncate'; times = 0 }
+            $result = Invoke-FaultCase { Get-DhubBatch -PipelineId 'orders' -Id $Batch.Id }
+            $result.Output | Should -BeNullOrEmpty
+            $result.Errors.Count | Should -Be 1
+            Get-TestErrorId $result.Errors[0] | Should -Be 'DhubInvalidResponse'
+            $result.Errors[0].CategoryInfo.Category | Should -Be 'InvalidResult'
+            $result.Seconds | Should -BeLessThan 10
+            Get-FaultRequestCount $T -Operation Get | Should -Be 3
+        }
+
+        It 'an answer slower than -TimeoutSec is DhubServiceUnavailable within the attempts'' timeouts' {
+            Connect-TestBackend $T -Parameters @{ RetryIntervalSec = 0; MaximumRetryCount = 1; TimeoutSec = 1 }
+            $null = Add-EmulatorFault $T -Operation Get @{ mode = 'delay'; delayMs = 4000; times = 0 }
+            $result = Invoke-FaultCase { Get-DhubBatch -PipelineId 'orders' -Id $Batch.Id }
+            $result.Output | Should -BeNullOrEmpty
+            $result.Errors.Count | Should -Be 1
+            Get-TestErrorId $result.Errors[0] | Should -Be 'DhubServiceUnavailable'
+            $result.Errors[0].CategoryInfo.Category | Should -Be 'ConnectionError'
+            $result.Seconds | Should -BeGreaterOrEqual 1.9 -Because 'two attempts of 1 s each'
+            $result.Seconds | Should -BeLessThan 6 -Because 'not two 4 s waits'
+            (Get-FaultRule $T)[0].hits | Should -Be 2
+        }
+
+        It 'a dropped connection once is retried (GET) and succeeds' {
+            $null = Add-EmulatorFault $T -Operation Get @{ mode = 'drop'; times = 1 }
+            $result = Invoke-FaultCase { Get-DhubBatch -PipelineId 'orders' -Id $Batch.Id }
+            $result.Errors | Should -BeNullOrEmpty
+            $result.Output.Count | Should -Be 1
+            Get-FaultRequestCount $T -Operation Get | Should -Be 2
+        }
+    }
+
+    Context 'Answers that are not the expected JSON' -Tag 'FaultSuite' {
+        It 'an HTML page with status 200 is DhubInvalidResponse, not retried' {
+            $null = Add-EmulatorFault $T -Operation Get @{ status = 200; times = 0; contentType = 'text/html; charset=utf-8'; body = '<!DOCTYPE html><html><body><h1>Welcome to nginx</h1></body></html>' }
+            $result = Invoke-FaultCase { Get-DhubBatch -PipelineId 'orders' -Id $Batch.Id }
+            $result.Output | Should -BeNullOrEmpty
+            $result.Errors.Count | Should -Be 1
+            Get-TestErrorId $result.Errors[0] | Should -Be 'DhubInvalidResponse'
+            $result.Errors[0].CategoryInfo.Category | Should -Be 'InvalidResult'
+            Get-FaultRequestCount $T -Operation Get | Should -Be 1
+        }
+
+        It 'an HTML error page with status 503 once is retried and succeeds' {
+            $null = Add-EmulatorFault $T -Operation Get @{ status = 503; times = 1; contentType = 'text/html' }
+            $result = Invoke-FaultCase { Get-DhubBatch -PipelineId 'orders' -Id $Batch.Id }
+            $result.Errors | Should -BeNullOrEmpty
+            $result.Output.Count | Should -Be 1
+            $result.Output[0].Id | Should -Be $Batch.Id
+            Get-FaultRequestCount $T -Operation Get | Should -Be 2
+        }
+
+        It 'JSON of the wrong shape (<Body>) is DhubInvalidResponse' -ForEach @(@{ Body = '[]' }, @{ Body = '{"id":5}' }, @{ Body = '"batch"' }) {
+            $null = Add-EmulatorFault $T -Operation Get @{ status = 200; times = 0; body = $Body }
+            $result = Invoke-FaultCase { Get-DhubBatch -PipelineId 'orders' -Id $Batch.Id }
+            $result.Output | Should -BeNullOrEmpty
+            $result.Errors.Count | Should -Be 1
+            Get-TestErrorId $result.Errors[0] | Should -Be 'DhubInvalidResponse'
+            $result.Errors[0].CategoryInfo.Category | Should -Be 'InvalidResult'
+            Get-FaultRequestCount $T -Operation Get | Should -Be 1
+        }
+
+        It 'a state value never seen ("exploding") is State Unknown, without an error' {
+            $json = Get-RawBatchJson $T -PipelineId 'orders' -BatchId $Batch.Id
+            if ($Backend -eq 'Prefect') {
+                $crafted = $json -replace '"state_type"\s*:\s*"[A-Z]+"', '"state_type":"exploding"' -replace '"type"\s*:\s*"(SCHEDULED|PENDING|RUNNING|COMPLETED)"', '"type":"exploding"'
+            }
+            else {
+                $crafted = $json -replace '"state"\s*:\s*"[a-z]+"', '"state":"exploding"'
+            }
+            $crafted | Should -Match 'exploding'
+            $null = Add-EmulatorFault $T -Operation Get @{ status = 200; times = 0; body = $crafted }
+            $result = Invoke-FaultCase { Get-DhubBatch -PipelineId 'orders' -Id $Batch.Id }
+            $result.Errors | Should -BeNullOrEmpty
+            $result.Output.Count | Should -Be 1
+            $result.Output[0].Id | Should -Be $Batch.Id
+            $result.Output[0].State | Should -Be 'Unknown'
+            $result.Output[0].IsComplete | Should -BeFalse
+            if ($Backend -eq 'Dhub') {
+                $result.Output[0].Steps.Count | Should -BeGreaterThan 0
+                $result.Output[0].Steps | ForEach-Object { $_.State | Should -Be 'Unknown' }
+            }
+            else {
+                $result.Output[0].EngineState | Should -Match 'exploding'
+            }
+        }
+
+        It 'a 200 with an empty body is DhubInvalidResponse' {
+            $null = Add-EmulatorFault $T -Operation Get @{ status = 200; times = 0; body = '' }
+            $result = Invoke-FaultCase { Get-DhubBatch -PipelineId 'orders' -Id $Batch.Id }
+            $result.Output | Should -BeNullOrEmpty
+            $result.Errors.Count | Should -Be 1
+            Get-TestErrorId $result.Errors[0] | Should -Be 'DhubInvalidResponse'
+            $result.Errors[0].CategoryInfo.Category | Should -Be 'InvalidResult'
+        }
+    }
+
+    Context 'A start is never duplicated (dhub: no idempotency)' -Tag 'FaultSuite' -Skip:($Backend -ne 'Dhub') {
+        It 'start under <Name>: exactly one POST, at most one batch, DhubServiceUnavailable' -ForEach @(
+            @{ Name = '503'; Rule = @{ status = 503; times = 0 }; Created = 0; Connect = @{} }
+            @{ Name = 'a timeout'; Rule = @{ mode = 'delay'; delayMs = 4000; times = 0 }; Created = 0; Connect = @{ TimeoutSec = 1 } }
+            @{ Name = 'applyThenDrop'; Rule = @{ mode = 'applyThenDrop'; times = 0 }; Created = 1; Connect = @{} }
+        ) {
+            $parameters = @{} + $Fast
+            foreach ($key in $Connect.Keys) { $parameters[$key] = $Connect[$key] }
+            Connect-TestBackend $T -Parameters $parameters
+            $null = Add-EmulatorFault $T -Operation Start $Rule
+            $result = Invoke-FaultCase { Start-DhubBatch -PipelineId 'inventory' }
+            $result.Output | Should -BeNullOrEmpty
+            $result.Errors.Count | Should -Be 1
+            Get-TestErrorId $result.Errors[0] | Should -Be 'DhubServiceUnavailable'
+            $result.Errors[0].TargetObject | Should -Be 'inventory'
+            $result.Seconds | Should -BeLessThan 8
+            # An aborted request is logged when the server notices the abort: give it a moment, then count.
+            $null = Wait-TestCondition { (Get-FaultRequestCount $T -Operation Start) -ge 1 } -TimeoutSec 6
+            Start-Sleep -Milliseconds 500
+            Get-FaultRequestCount $T -Operation Start | Should -Be 1 -Because 'the dhub start POST is never retried once it may have reached the server'
+            (Get-EmulatorStat $T 'inventory').created | Should -Be $Created
+            (Get-EmulatorStat $T 'inventory').batches | Should -BeLessOrEqual 1
+        }
+    }
+
+    Context 'A start is never duplicated (Prefect: idempotency key)' -Tag 'FaultSuite' -Skip:($Backend -ne 'Prefect') {
+        It 'create_flow_run under <Name> is retried with the same key: one run' -ForEach @(
+            @{ Name = '503'; Rule = @{ status = 503; times = 1 }; Repeats = 0; Connect = @{} }
+            @{ Name = 'drop'; Rule = @{ mode = 'drop'; times = 1 }; Repeats = 0; Connect = @{} }
+            @{ Name = 'applyThenDrop'; Rule = @{ mode = 'applyThenDrop'; times = 1 }; Repeats = 1; Connect = @{} }
+            @{ Name = 'a timeout'; Rule = @{ mode = 'delay'; delayMs = 3000; times = 1 }; Repeats = 0; Connect = @{ TimeoutSec = 1 } }
+        ) {
+            $parameters = @{} + $Fast
+            foreach ($key in $Connect.Keys) { $parameters[$key] = $Connect[$key] }
+            Connect-TestBackend $T -Parameters $parameters
+            $null = Add-EmulatorFault $T -Operation Start $Rule
+            $result = Invoke-FaultCase { Start-DhubBatch -PipelineId 'inventory' }
+            $result.Errors | Should -BeNullOrEmpty
+            $result.Output.Count | Should -Be 1
+            $result.Seconds | Should -BeLessThan 8
+            Get-FaultRequestCount $T -Operation Start | Should -Be 2
+            $counts = Get-PrefectRunCount $T 'inventory'
+            $counts.runs | Should -Be 1
+            $counts.created | Should -Be 1
+            # applyThenDrop created the run on the first attempt: only the same key makes the retry return it.
+            $counts.idempotentRepeats | Should -Be $Repeats
+            (Get-DhubBatch -PipelineId 'inventory').Id | Should -Be $result.Output[0].Id
+        }
+    }
+
+    Context 'Load' -Tag 'FaultSuite' {
+        It 'Wait-DhubBatch on 200 batches with every 5th GET answered 503 reports every batch exactly once' {
+            Add-EmulatorPipeline $T -PipelineId 'load-wait' -StepSeconds 0.3
+            Add-EmulatorSeed $T -PipelineId 'load-wait' -Count 200 -Running
+            $batches = @(Get-DhubBatch -PipelineId 'load-wait' -All -PageSize 200)
+            $batches.Count | Should -Be 200
+            $null = Add-EmulatorFault $T -Operation Get @{ status = 503; every = 5; times = 0 }
+            $result = Invoke-FaultCase { $batches | Wait-DhubBatch -PollingInterval 0.5 -Timeout 90 -WarningAction SilentlyContinue }
+            $result.Errors | Should -BeNullOrEmpty
+            $result.Output.Count | Should -Be 200
+            @($result.Output.Id | Sort-Object -Unique).Count | Should -Be 200
+            @($result.Output | Where-Object { -not $_.IsComplete }).Count | Should -Be 0
+            @($result.Output | Where-Object { $_.Steps.Count -eq 0 }).Count | Should -Be 0 -Because 'no half objects'
+            (Get-FaultRule $T)[0].hits | Should -BeGreaterThan 0
+            $result.Seconds | Should -BeLessThan 60
+        }
+
+        It 'Get-DhubBatch -All over <Count> batches with every 7th page answered 503 returns each exactly once, in order' -ForEach @(
+            @{ Count = 20000 }
+        ) {
+            Add-EmulatorPipeline $T -PipelineId 'load-list'
+            Add-EmulatorSeed $T -PipelineId 'load-list' -Count $Count
+            $pageSize = if ($Backend -eq 'Prefect') { 200 } else { 500 }
+            $clean = @((Get-DhubBatch -PipelineId 'load-list' -All -PageSize $pageSize).Id)
+            $clean.Count | Should -Be $Count
+            Clear-EmulatorRequest $T
+            $null = Add-EmulatorFault $T -Operation List @{ status = 503; every = 7; times = 0 }
+            $result = Invoke-FaultCase { Get-DhubBatch -PipelineId 'load-list' -All -PageSize $pageSize }
+            $result.Errors | Should -BeNullOrEmpty
+            $ids = @($result.Output.Id)
+            $ids.Count | Should -Be $Count
+            @($ids | Sort-Object -Unique).Count | Should -Be $Count
+            ($ids -join ',') -ceq ($clean -join ',') | Should -BeTrue -Because 'the faulted listing is the clean listing, in the same order'
+            (Get-FaultRule $T)[0].hits | Should -BeGreaterThan 0
+        }
+    }
+
+    Context 'Ctrl+C' -Tag 'FaultSuite' {
+        BeforeEach {
+            $script:Ps = New-TestPowerShell $T
+        }
+        AfterEach {
+            Remove-TestPowerShell $Ps
+        }
+
+        It 'during a request: Stop() within a second, nothing keeps polling, the next command works' {
+            $null = Add-EmulatorFault $T -Operation Get @{ mode = 'delay'; delayMs = 10000; times = 0 }
+            $null = $Ps.AddCommand('Get-DhubBatch').AddParameter('PipelineId', 'orders').AddParameter('BatchId', $Batch.Id)
+            $async = $Ps.BeginInvoke()
+            Wait-TestCondition { (Get-FaultRule $T)[0].hits -ge 1 } -TimeoutSec 10 | Should -BeTrue -Because 'the request is in flight'
+            Start-Sleep -Milliseconds 200
+            Stop-FaultPowerShell $Ps $async | Should -BeLessThan 1
+            $Ps.InvocationStateInfo.State | Should -Be 'Stopped'
+            Start-Sleep -Milliseconds 300
+            $before = Get-FaultRequestCount $T -Containing $Batch.Id
+            Start-Sleep -Seconds 2
+            Get-FaultRequestCount $T -Containing $Batch.Id | Should -Be $before -Because 'no background thread keeps polling'
+            (Get-FaultRule $T)[0].hits | Should -Be 1 -Because 'the stopped request was not retried'
+
+            Clear-EmulatorFault $T
+            $Ps.Commands.Clear()
+            $Ps.Streams.ClearStreams()
+            $null = $Ps.AddCommand('Get-DhubBatch').AddParameter('PipelineId', 'orders').AddParameter('BatchId', $Batch.Id)
+            $output = @($Ps.Invoke())
+            $Ps.Streams.Error | Should -BeNullOrEmpty
+            $output.Count | Should -Be 1
+            $output[0].Id | Should -Be $Batch.Id
+        }
+
+        It 'during a retry back-off (Retry-After: 30): Stop() within a second, nothing keeps polling, the next command works' {
+            $null = Add-EmulatorFault $T -Operation Get @{ status = 503; retryAfter = '30'; times = 0 }
+            $null = $Ps.AddCommand('Get-DhubBatch').AddParameter('PipelineId', 'orders').AddParameter('BatchId', $Batch.Id)
+            $async = $Ps.BeginInvoke()
+            Wait-TestCondition { (Get-FaultRule $T)[0].hits -ge 1 } -TimeoutSec 10 | Should -BeTrue -Because 'the first attempt was answered 503'
+            Start-Sleep -Milliseconds 500
+            $Ps.InvocationStateInfo.State | Should -Be 'Running' -Because 'it is waiting the 30 s the server asked for'
+            Stop-FaultPowerShell $Ps $async | Should -BeLessThan 1
+            $Ps.InvocationStateInfo.State | Should -Be 'Stopped'
+            $before = Get-FaultRequestCount $T -Containing $Batch.Id
+            Start-Sleep -Seconds 2
+            Get-FaultRequestCount $T -Containing $Batch.Id | Should -Be $before -Because 'no background thread keeps retrying'
+            (Get-FaultRule $T)[0].hits | Should -Be 1
+
+            Clear-EmulatorFault $T
+            $Ps.Commands.Clear()
+            $Ps.Streams.ClearStreams()
+            $null = $Ps.AddCommand('Get-DhubBatch').AddParameter('PipelineId', 'orders').AddParameter('BatchId', $Batch.Id)
+            $output = @($Ps.Invoke())
+            $Ps.Streams.Error | Should -BeNullOrEmpty
+            $output.Count | Should -Be 1
+        }
+
+        It 'during a wait: Stop() within a second, nothing keeps polling, the batch keeps running, the next command works' {
+            Add-EmulatorPipeline $T -PipelineId 'slow-fault' -StepSeconds 60
+            $slow = Start-DhubBatch -PipelineId 'slow-fault'
+            $null = $Ps.AddCommand('Wait-DhubBatch').AddParameter('PipelineId', 'slow-fault').AddParameter('BatchId', $slow.Id).AddParameter('PollingInterval', 0.2)
+            $async = $Ps.BeginInvoke()
+            Wait-TestCondition { (Get-FaultRequestCount $T -Operation Get -Containing $slow.Id) -ge 3 } -TimeoutSec 10 | Should -BeTrue -Because 'it is polling'
+            $Ps.InvocationStateInfo.State | Should -Be 'Running'
+            Stop-FaultPowerShell $Ps $async | Should -BeLessThan 1
+            $Ps.InvocationStateInfo.State | Should -Be 'Stopped'
+            Start-Sleep -Milliseconds 300
+            $before = Get-FaultRequestCount $T -Containing $slow.Id
+            Start-Sleep -Seconds 2
+            Get-FaultRequestCount $T -Containing $slow.Id | Should -Be $before -Because 'no background thread keeps polling'
+            (Get-DhubBatch -PipelineId 'slow-fault' -Id $slow.Id).IsComplete | Should -BeFalse -Because 'Ctrl+C stops the waiting, never the batch'
+
+            $Ps.Commands.Clear()
+            $Ps.Streams.ClearStreams()
+            $null = $Ps.AddCommand('Get-DhubBatch').AddParameter('PipelineId', 'slow-fault').AddParameter('BatchId', $slow.Id)
+            $output = @($Ps.Invoke())
+            $Ps.Streams.Error | Should -BeNullOrEmpty
+            $output.Count | Should -Be 1
+            $output[0].Id | Should -Be $slow.Id
+        }
+    }
+}
