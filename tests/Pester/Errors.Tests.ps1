@@ -66,7 +66,7 @@ Describe 'Error records (<Backend>)' -Tag 'Fault' -ForEach $Backends {
     }
 
     It 'a real 401 (token no longer accepted) is DhubUnauthorized' {
-        $null = Invoke-EmulatorControl $T PUT 'settings' @{ token = 'rotated-token' }
+        Set-EmulatorToken $T 'rotated-token'
         Get-DhubBatch -PipelineId 'orders' -ErrorVariable errors -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         Get-TestErrorId $errors[0] | Should -Be 'DhubUnauthorized'
         $errors[0].CategoryInfo.Category | Should -Be 'AuthenticationError'
@@ -80,9 +80,9 @@ Describe 'Error records (<Backend>)' -Tag 'Fault' -ForEach $Backends {
     }
 
     It 'a 404 is not retried' {
-        Get-DhubBatch -PipelineId 'orders' -Id 'batch-doesnotexist' -ErrorAction SilentlyContinue
+        Get-DhubBatch -PipelineId 'orders' -Id $T.MissingBatchId -ErrorAction SilentlyContinue
         Clear-EmulatorRequest $T
-        Get-DhubBatch -PipelineId 'orders' -Id 'batch-doesnotexist' -ErrorVariable errors -ErrorAction SilentlyContinue
+        Get-DhubBatch -PipelineId 'orders' -Id $T.MissingBatchId -ErrorVariable errors -ErrorAction SilentlyContinue
         Get-TestErrorId $errors[0] | Should -Be 'DhubBatchNotFound'
         @(Get-EmulatorRequest $T -Operation Get).Count | Should -Be 1
     }

@@ -104,10 +104,10 @@ Describe 'Secrets never leak (<Backend>)' -Tag 'Secrets' -ForEach $Backends {
                 Start-DhubBatch -PipelineId 'orders' -Verbose -Debug
                 Start-DhubBatch -PipelineId 'no-such-pipeline' -Verbose -Debug
                 Get-DhubBatch -PipelineId 'orders' -Id $batch.Id -Verbose -Debug
-                Get-DhubBatch -PipelineId 'orders' -Id 'batch-doesnotexist' -Verbose -Debug
+                Get-DhubBatch -PipelineId 'orders' -Id $T.MissingBatchId -Verbose -Debug
                 Wait-DhubBatch -PipelineId 'slow-pipeline' -Id $slow.Id -Timeout 1 -PollingInterval 0.2 -Verbose -Debug
                 Stop-DhubBatch -PipelineId 'slow-pipeline' -Id $slow.Id -Verbose -Debug
-                Remove-DhubBatch -PipelineId 'orders' -Id 'batch-doesnotexist' -Force -Verbose -Debug
+                Remove-DhubBatch -PipelineId 'orders' -Id $T.MissingBatchId -Force -Verbose -Debug
             } *>&1)
         $errors = @($captured | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] })
         $errors.Count | Should -BeGreaterOrEqual 8

@@ -35,12 +35,16 @@ Describe 'Stop-DhubBatch (<Backend>)' -Tag 'Stop' -ForEach $Backends {
         } | Should -BeTrue
         Clear-EmulatorRequest $T
         Get-DhubBatch -PipelineId 'paced' -All | Where-Object State -EQ Running | Stop-DhubBatch
+        # Prefect: ACCEPT -> CANCELLING (still Running) until the worker sets CANCELLED (§9); dhub stops at once.
+        Wait-TestCondition -TimeoutSec 20 {
+            @(Get-DhubBatch -PipelineId 'paced' -Id $started.Id | Where-Object State -NE ([DhubBatches.BatchState]::Stop)).Count -eq 0
+        } | Should -BeTrue
         $afterwards = @(Get-DhubBatch -PipelineId 'paced' -Id $started.Id)
         $afterwards.State | Sort-Object -Unique | Should -Be ([DhubBatches.BatchState]::Stop)
         $afterwards.Outcome | Sort-Object -Unique | Should -Be ([DhubBatches.BatchOutcome]::Stopped)
         $stops = @(Get-EmulatorRequest $T -Operation Stop)
         $stops.Count | Should -Be 3 -Because 'only the running batches are stopped, not the finished seeded ones'
-        @($stops | ForEach-Object { $_.pathSegments[4] } | Sort-Object) | Should -Be @($started.Id | Sort-Object)
+        @($stops | Get-RequestBatchId $T | Sort-Object) | Should -Be @($started.Id | Sort-Object)
     }
 
     It '-WhatIf stops nothing' {
@@ -82,15 +86,15 @@ Describe 'Stop-DhubBatch (<Backend>)' -Tag 'Stop' -ForEach $Backends {
     It 'an unknown batch is a non-terminating DhubBatchNotFound; other piped batches are still stopped' {
         $batch = Start-DhubBatch -PipelineId $Slow
         $inputs = @(
-            [pscustomobject]@{ PipelineId = $Slow; Id = 'batch-doesnotexist' }
+            [pscustomobject]@{ PipelineId = $Slow; Id = $T.MissingBatchId }
             [pscustomobject]@{ PipelineId = $Slow; Id = $batch.Id }
         )
         $inputs | Stop-DhubBatch -ErrorVariable errors -ErrorAction SilentlyContinue
         $errors.Count | Should -Be 1
         Get-TestErrorId $errors[0] | Should -Be 'DhubBatchNotFound'
         $errors[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
-        "$($errors[0].TargetObject)" | Should -Match 'batch-doesnotexist'
-        "$($errors[0])" | Should -Match 'batch-doesnotexist'
+        "$($errors[0].TargetObject)" | Should -Match ([regex]::Escape($T.MissingBatchId))
+        "$($errors[0])" | Should -Match ([regex]::Escape($T.MissingBatchId))
         (Get-DhubBatch -PipelineId $Slow -Id $batch.Id).State | Should -Be ([DhubBatches.BatchState]::Stop)
     }
 
@@ -166,10 +170,11 @@ Describe 'Remove-DhubBatch (<Backend>)' -Tag 'Remove' -ForEach $Backends {
     }
 
     It 'an unknown batch is DhubBatchNotFound' {
-        Remove-DhubBatch -PipelineId 'orders' -BatchId 'batch-doesnotexist' -Force -ErrorVariable errors -ErrorAction SilentlyContinue
+        Remove-DhubBatch -PipelineId 'orders' -BatchId $T.MissingBatchId -Force -ErrorVariable errors -ErrorAction SilentlyContinue
         $errors.Count | Should -Be 1
         Get-TestErrorId $errors[0] | Should -Be 'DhubBatchNotFound'
-        "$($errors[0])" | Should -Match 'DELETE'
+        # Prefect reads the run first (it must belong to the pipeline and be stopped before a DELETE, §10).
+        "$($errors[0])" | Should -Match $(if ($Backend -eq 'Prefect') { 'GET' } else { 'DELETE' })
         "$($errors[0])" | Should -Match '404'
     }
 

@@ -35,6 +35,14 @@ $script:TestBackends = @{
         }
         # Where the emulator's control API keeps this backend's seeding and stats.
         ControlPrefix = ''
+        # Index of the batch id in a logged request's pathSegments (api/v1/batches/<pipeline>/<id>/...).
+        BatchIdSegment = 4
+        # A well-formed id no batch has: the server answers 404.
+        MissingBatchId = 'batch-doesnotexist'
+        # The control call that changes the token the API accepts.
+        TokenSettings = { param([string] $Token) @{ Path = 'settings'; Body = @{ token = $Token } } }
+        # The start POST has no idempotency: a lost answer is reported, never retried (interface.md Behaviour).
+        IdempotentStart = $false
     }
     Prefect = @{
         # prefect-rest.md §1.1: PREFECT_API_URL includes the API path; the emulator serves Prefect under /prefect/api.
@@ -51,6 +59,13 @@ $script:TestBackends = @{
             Any    = @{ Method = $null; PathPattern = '^/prefect/api/' }
         }
         ControlPrefix = 'prefect/'
+        # prefect/api/flow_runs/<id>/...
+        BatchIdSegment = 3
+        # §7: flow run ids are UUIDs (a malformed one is rejected client-side); this one exists nowhere -> 404.
+        MissingBatchId = '0badc0de-0000-4000-8000-000000000404'
+        TokenSettings = { param([string] $Token) @{ Path = 'prefect/settings'; Body = @{ apiKey = $Token } } }
+        # §5.2: create_flow_run with an idempotency key is retried and answered 200 with the same run.
+        IdempotentStart = $true
         # The Prefect side needs its own API key option to require the bearer token.
         EmulatorArguments = { param([string] $Token) @('--prefect-api-key', $Token) }
     }
@@ -107,12 +122,16 @@ function Start-TestBackend {
     if ($definition.ContainsKey('EmulatorArguments')) { $arguments += & $definition.EmulatorArguments $Token }
     $emulator = Start-DhubEmulator -EmulatorDll (Get-TestEmulatorDll) -ArgumentList $arguments
     [pscustomobject]@{
-        Backend   = $Backend
-        Url       = $emulator.Url
-        ApiUri    = [string](& $definition.ApiUri $emulator.Url)
-        Token     = ConvertTo-TestSecureString $Token
-        TokenText = $Token
-        Emulator  = $emulator
+        Backend         = $Backend
+        Url             = $emulator.Url
+        ApiUri          = [string](& $definition.ApiUri $emulator.Url)
+        Token           = ConvertTo-TestSecureString $Token
+        TokenText       = $Token
+        Emulator        = $emulator
+        # Per-backend expectations (see $script:TestBackends).
+        BatchIdSegment  = $definition.BatchIdSegment
+        MissingBatchId  = $definition.MissingBatchId
+        IdempotentStart = $definition.IdempotentStart
     }
 }
 
@@ -160,6 +179,19 @@ function Reset-Emulator {
     <# Back to start-up state: no batches, faults or logged requests. #>
     param([Parameter(Mandatory)] $Context)
     $null = Invoke-EmulatorControl $Context POST 'reset'
+}
+
+function Set-EmulatorToken {
+    <# Changes the token (Prefect: API key) the emulator accepts from now on, e.g. to simulate a rotated token. #>
+    param([Parameter(Mandatory)] $Context, [Parameter(Mandatory)][AllowEmptyString()][string] $Token)
+    $call = & $script:TestBackends[$Context.Backend].TokenSettings $Token
+    $null = Invoke-EmulatorControl $Context PUT $call.Path $call.Body
+}
+
+function Get-RequestBatchId {
+    <# The batch id a logged request addresses (its path segment on the context's backend). #>
+    param([Parameter(Mandatory)] $Context, [Parameter(Mandatory, ValueFromPipeline)] $Request)
+    process { $Request.pathSegments[$Context.BatchIdSegment] }
 }
 
 function Clear-EmulatorRequest {
@@ -219,10 +251,10 @@ function Get-EmulatorStat {
     $prefix = $script:TestBackends[$Context.Backend].ControlPrefix
     $stats = Invoke-EmulatorControl $Context GET "${prefix}stats"
     $entry = $stats.pipelines.PSObject.Properties[$PipelineId]
-    if (-not $entry) { return [pscustomobject]@{ batches = 0; created = 0 } }
+    if (-not $entry) { return [pscustomobject]@{ batches = 0; created = 0; idempotentRepeats = 0 } }
     if ($Context.Backend -eq 'Prefect') {
         # Runs that exist, and runs create_flow_run made new (an idempotent repeat creates none, §5.2).
-        return [pscustomobject]@{ batches = $entry.Value.runs; created = $entry.Value.created }
+        return [pscustomobject]@{ batches = $entry.Value.runs; created = $entry.Value.created; idempotentRepeats = $entry.Value.idempotentRepeats }
     }
     $entry.Value
 }

@@ -48,7 +48,7 @@ Describe 'Wait-DhubBatch (<Backend>)' -Tag 'Wait' -ForEach $Backends {
         Clear-EmulatorRequest $T
         $null = $started | Wait-DhubBatch -PollingInterval 0.5 -Timeout 60
         $gets = @(Get-EmulatorRequest $T -Operation Get)
-        $perBatch = $gets | Group-Object { $_.pathSegments[4] }
+        $perBatch = $gets | Group-Object { $_ | Get-RequestBatchId $T }
         $perBatch.Count | Should -Be 2
         # ~1 s lifecycle at 0.5 s intervals: a handful of polls each, nowhere near a busy loop.
         $perBatch | ForEach-Object { $_.Count | Should -BeLessOrEqual 10 }

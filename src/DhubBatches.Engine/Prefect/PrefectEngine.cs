@@ -96,8 +96,25 @@ namespace DhubBatches.Engine.Prefect
                 // body, so every retry of this one call sends the same key and gets the same run back.
                 IdempotencyKey = request.PipelineId + ":" + Guid.NewGuid().ToString(),
             };
-            using var response = await ApiCall.ResponseAsync(
-                _api.CreateFlowRunAsync(deployment.Id!, body, true, cancellationToken), NotFound.Deployment, cancellationToken).ConfigureAwait(false);
+            IApiResponse<PrefectFlowRun> response;
+            try
+            {
+                response = await ApiCall.ResponseAsync(
+                    _api.CreateFlowRunAsync(deployment.Id!, body, true, cancellationToken), NotFound.Deployment, cancellationToken).ConfigureAwait(false);
+            }
+            catch (DhubException ex) when (ex.Kind == DhubErrorKind.DhubPipelineNotFound)
+            {
+                // The cached id may belong to a deployment that was deleted and created again (§4): resolve it once more.
+                var fresh = await ReResolveAsync(request.PipelineId, deployment, cancellationToken).ConfigureAwait(false);
+                if (fresh == null)
+                {
+                    throw;
+                }
+                deployment = fresh;
+                response = await ApiCall.ResponseAsync(
+                    _api.CreateFlowRunAsync(deployment.Id!, body, true, cancellationToken), NotFound.Deployment, cancellationToken).ConfigureAwait(false);
+            }
+            using var _ = response;
             var run = response.Content ?? throw ApiCall.Invalid(response.RequestMessage, (int)(response.StatusCode ?? 0), "the answer had no flow run");
             if (response.StatusCode == HttpStatusCode.OK)
             {
@@ -115,6 +132,11 @@ namespace DhubBatches.Engine.Prefect
             var deployment = await DeploymentAsync(pipelineId, cancellationToken).ConfigureAwait(false);
             var runs = await ApiCall.ContentAsync(
                 _api.FilterFlowRunsAsync(RunsOf(deployment, limit: 1, offset: 0), true, cancellationToken), NotFound.Api, cancellationToken).ConfigureAwait(false);
+            if (runs.Count == 0 && await ReResolveAsync(pipelineId, deployment, cancellationToken).ConfigureAwait(false) is { } fresh)
+            {
+                runs = await ApiCall.ContentAsync(
+                    _api.FilterFlowRunsAsync(RunsOf(fresh, limit: 1, offset: 0), true, cancellationToken), NotFound.Api, cancellationToken).ConfigureAwait(false);
+            }
             if (runs.Count == 0)
             {
                 throw new DhubException(DhubErrorKind.DhubBatchNotFound, $"No flow runs found for deployment '{FlowName}/{pipelineId}'.");
@@ -145,6 +167,11 @@ namespace DhubBatches.Engine.Prefect
             }
             var runs = await ApiCall.ContentAsync(
                 _api.FilterFlowRunsAsync(RunsOf(deployment, limit, checked((int)offset)), true, cancellationToken), NotFound.Api, cancellationToken).ConfigureAwait(false);
+            if (runs.Count == 0 && request.Continuation == null && await ReResolveAsync(pipelineId, deployment, cancellationToken).ConfigureAwait(false) is { } fresh)
+            {
+                runs = await ApiCall.ContentAsync(
+                    _api.FilterFlowRunsAsync(RunsOf(fresh, limit, checked((int)offset)), true, cancellationToken), NotFound.Api, cancellationToken).ConfigureAwait(false);
+            }
             var batches = await WithStepsAsync(pipelineId, runs, cancellationToken).ConfigureAwait(false);
             // Offset paging: a run inserted meanwhile shifts later pages by one (§6.1); the cmdlet tolerates that.
             var next = runs.Count == limit ? (offset + runs.Count).ToString(CultureInfo.InvariantCulture) : null;
@@ -154,6 +181,16 @@ namespace DhubBatches.Engine.Prefect
         public async Task<long?> CountAsync(string pipelineId, CancellationToken cancellationToken)
         {
             var deployment = await DeploymentAsync(pipelineId, cancellationToken).ConfigureAwait(false);
+            var count = await CountOfAsync(deployment, cancellationToken).ConfigureAwait(false);
+            if (count == 0 && await ReResolveAsync(pipelineId, deployment, cancellationToken).ConfigureAwait(false) is { } fresh)
+            {
+                count = await CountOfAsync(fresh, cancellationToken).ConfigureAwait(false);
+            }
+            return count;
+        }
+
+        private async Task<long?> CountOfAsync(PrefectDeployment deployment, CancellationToken cancellationToken)
+        {
             var query = new FlowRunQuery { FlowRuns = new FlowRunCriteria { DeploymentId = new AnyFilter(deployment.Id!) } };
             using var response = await ApiCall.ResponseAsync(_api.CountFlowRunsAsync(query, true, cancellationToken), NotFound.Api, cancellationToken).ConfigureAwait(false);
             return response.Content;
@@ -275,6 +312,21 @@ namespace DhubBatches.Engine.Prefect
             }
         }
 
+        /// <summary>
+        /// Drops a cached deployment that a request suggests is stale (deleted and created again under the same name)
+        /// and resolves it again; the new deployment when its id differs, else null. DhubPipelineNotFound when it is gone.
+        /// </summary>
+        private async Task<PrefectDeployment?> ReResolveAsync(string pipelineId, PrefectDeployment cached, CancellationToken cancellationToken)
+        {
+            if (_deployments.TryGetValue(pipelineId, out var lazy) && lazy.IsValueCreated && lazy.Value.Status == TaskStatus.RanToCompletion
+                && ReferenceEquals(lazy.Value.Result, cached))
+            {
+                _deployments.TryRemove(new KeyValuePair<string, Lazy<Task<PrefectDeployment>>>(pipelineId, lazy));
+            }
+            var fresh = await DeploymentAsync(pipelineId, cancellationToken).ConfigureAwait(false);
+            return string.Equals(fresh.Id, cached.Id, StringComparison.OrdinalIgnoreCase) ? null : fresh;
+        }
+
         private async Task<PrefectDeployment> ResolveDeploymentAsync(string pipelineId, CancellationToken cancellationToken)
         {
             var deployment = await ApiCall.ContentAsync(
@@ -299,6 +351,11 @@ namespace DhubBatches.Engine.Prefect
             await WhenAllPreferring(deploymentTask, runTask).ConfigureAwait(false);
             var deployment = deploymentTask.Result;
             var run = runTask.Result;
+            if (!string.Equals(run.DeploymentId, deployment.Id, StringComparison.OrdinalIgnoreCase)
+                && await ReResolveAsync(pipelineId, deployment, cancellationToken).ConfigureAwait(false) is { } fresh)
+            {
+                deployment = fresh;
+            }
             if (!string.Equals(run.DeploymentId, deployment.Id, StringComparison.OrdinalIgnoreCase))
             {
                 throw new DhubException(DhubErrorKind.DhubBatchNotFound, $"Flow run {batchId} is not a run of deployment '{FlowName}/{pipelineId}'.");

@@ -2,6 +2,7 @@ using System;
 using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
+using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Security;
 using DhubBatches.Engine;
@@ -96,10 +97,15 @@ namespace DhubBatches.Connections
         public static string UserAgent()
         {
             var moduleVersion = typeof(SessionConnections).Assembly.GetName().Version?.ToString(3);
-            string? psVersion = null;
+            // PSVersionInfo.PSVersion is what $PSVersionTable.PSVersion shows (the assembly version is only x.y.0); it is
+            // not public in PowerShellStandard.Library, hence reflection. Reading $PSVersionTable through
+            // SessionStateProxy fails while a pipeline runs, so it is only the second choice.
+            var psVersion = typeof(PSObject).Assembly.GetType("System.Management.Automation.PSVersionInfo")
+                ?.GetProperty("PSVersion", BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic)
+                ?.GetValue(null)?.ToString();
             try
             {
-                psVersion = (Runspace.DefaultRunspace?.SessionStateProxy.PSVariable.GetValue("PSVersionTable") as Hashtable)?["PSVersion"]?.ToString();
+                psVersion ??= (Runspace.DefaultRunspace?.SessionStateProxy.PSVariable.GetValue("PSVersionTable") as Hashtable)?["PSVersion"]?.ToString();
             }
             catch (PSInvalidOperationException)
             {
