@@ -142,8 +142,8 @@ Describe 'Fault suite (<Backend>)' -Tag 'FaultSuite' -ForEach $Backends {
             $result.Output.Count | Should -Be 1
             $result.Output[0].Id | Should -Be $Batch.Id
             $result.Output[0].State | Should -Not -Be 'Unknown' -Because 'no half object'
-            $result.Output[0].StepSummary | Should -Be (Get-DhubBatch -PipelineId 'orders' -Id $Batch.Id).StepSummary
             Get-FaultRequestCount $T -Operation Get | Should -Be 2
+            $result.Output[0].Steps.Count | Should -Be (Get-DhubBatch -PipelineId 'orders' -Id $Batch.Id).Steps.Count
         }
 
         It 'a body always cut short is DhubInvalidResponse after the retries' {
@@ -207,7 +207,8 @@ Describe 'Fault suite (<Backend>)' -Tag 'FaultSuite' -ForEach $Backends {
         }
 
         It 'a delete of a batch that does not exist is still DhubBatchNotFound (no fault, no retry)' {
-            $result = Invoke-FaultCase { Remove-DhubBatch -PipelineId 'orders' -BatchId $T.MissingBatchId -Force }
+            $missing = if ($Backend -eq 'Prefect') { '0badc0de-0000-4000-8000-000000000404' } else { 'batch-doesnotexist' }
+            $result = Invoke-FaultCase { Remove-DhubBatch -PipelineId 'orders' -BatchId $missing -Force }
             Get-TestErrorId $result.Errors[0] | Should -Be 'DhubBatchNotFound'
         }
 
