@@ -1,5 +1,7 @@
 using System;
+using System.Net;
 using System.Net.Http;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
 using Polly;
@@ -26,6 +28,7 @@ namespace DhubBatches.Engine.Http
             var body = request.Content == null ? null : await request.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
             var context = ResilienceContextPool.Shared.Get(cancellationToken);
             context.Properties.Set(RetryPolicy.Request, request);
+            var mayHaveApplied = new StrongBox<bool>();
             try
             {
                 var outcome = await _pipeline.ExecuteOutcomeAsync(
@@ -34,22 +37,51 @@ namespace DhubBatches.Engine.Http
                         try
                         {
                             var response = await state.Handler.SendAttemptAsync(RequestCopy.Of(state.Request, state.Body), ctx.CancellationToken).ConfigureAwait(false);
+                            if ((int)response.StatusCode >= 500 || (int)response.StatusCode == 408)
+                            {
+                                state.MayHaveApplied.Value = true;
+                            }
                             return Outcome.FromResult(response);
                         }
                         catch (Exception ex)
                         {
+                            if (!(ex is HttpRequestException http && RetryPolicy.NeverSent(http)))
+                            {
+                                state.MayHaveApplied.Value = true;
+                            }
                             return Outcome.FromException<HttpResponseMessage>(ex);
                         }
                     },
                     context,
-                    (Handler: this, Request: request, Body: body)).ConfigureAwait(false);
+                    (Handler: this, Request: request, Body: body, MayHaveApplied: mayHaveApplied)).ConfigureAwait(false);
                 outcome.ThrowIfException();
-                return outcome.Result!;
+                return AlreadyDeleted(request, outcome.Result!, mayHaveApplied.Value);
             }
             finally
             {
                 ResilienceContextPool.Shared.Return(context);
             }
+        }
+
+        /// <summary>
+        /// A DELETE retried after an attempt that may have reached the server (timeout, lost answer, 5xx) and then
+        /// answered 404 was deleted by that earlier attempt: deleting twice has the same effect as once, so it is a
+        /// success, not "not found". (The final attempt's own 404 never sets the flag; only earlier attempts do.)
+        /// </summary>
+        private static HttpResponseMessage AlreadyDeleted(HttpRequestMessage request, HttpResponseMessage response, bool mayHaveApplied)
+        {
+            if (!mayHaveApplied || request.Method != HttpMethod.Delete || response.StatusCode != HttpStatusCode.NotFound)
+            {
+                return response;
+            }
+            EngineLog.Current?.Verbose($"DELETE {request.RequestUri?.AbsolutePath} -> 404 after an earlier attempt that may have reached the server: treated as deleted by that attempt.");
+            var deleted = new HttpResponseMessage(HttpStatusCode.NoContent)
+            {
+                RequestMessage = response.RequestMessage,
+                Content = new ByteArrayContent(Array.Empty<byte>()),
+            };
+            response.Dispose();
+            return deleted;
         }
 
         private async Task<HttpResponseMessage> SendAttemptAsync(HttpRequestMessage attempt, CancellationToken cancellationToken)

@@ -58,7 +58,7 @@ namespace DhubBatches.Cmdlets
                 while (pending.Count > 0)
                 {
                     var roundStarted = clock.Elapsed;
-                    Poll(pending);
+                    Poll(pending, _timeout - clock.Elapsed);
                     foreach (var entry in pending.ToList())
                     {
                         if (!entry.Latest.IsComplete && !entry.Dropped)
@@ -114,10 +114,17 @@ namespace DhubBatches.Cmdlets
             }
         }
 
-        private void Poll(List<Entry> pending)
+        private void Poll(List<Entry> pending, TimeSpan? left)
         {
             using var gate = new SemaphoreSlim(MaxConcurrentPolls);
-            var polls = pending.Select(entry => _host.Start(token => PollOne(entry, gate, token), _host.StopToken)).ToArray();
+            // -Timeout bounds the whole call: a poll still retrying a slow or failing server when it passes is given up
+            // (the batch keeps its last known state), so the wait never overruns -Timeout by the retries of one round.
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_host.StopToken);
+            if (left.HasValue && left.Value > TimeSpan.Zero)
+            {
+                deadline.CancelAfter(left.Value);
+            }
+            var polls = pending.Select(entry => _host.Start(token => PollOne(entry, gate, token), deadline.Token)).ToArray();
             _host.WaitFor(Task.WhenAll(polls));
             foreach (var entry in pending.Where(e => e.Error != null))
             {
@@ -136,7 +143,14 @@ namespace DhubBatches.Cmdlets
 
         private async Task PollOne(Entry entry, SemaphoreSlim gate, CancellationToken token)
         {
-            await gate.WaitAsync(token).ConfigureAwait(false);
+            try
+            {
+                await gate.WaitAsync(token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!_host.StopToken.IsCancellationRequested)
+            {
+                return; // -Timeout passed before this batch's turn: it keeps its last known state.
+            }
             try
             {
                 entry.Latest = await _engine.GetAsync(entry.Latest.PipelineId, entry.Latest.Id, token).ConfigureAwait(false);
@@ -144,6 +158,10 @@ namespace DhubBatches.Cmdlets
             catch (DhubException ex)
             {
                 entry.Error = ex;
+            }
+            catch (OperationCanceledException) when (!_host.StopToken.IsCancellationRequested)
+            {
+                // -Timeout passed during this poll: the batch keeps its last known state.
             }
             finally
             {
