@@ -366,6 +366,11 @@ namespace DhubBatches.Engine.Prefect
         /// <summary>Maps runs with their steps: task runs and offsets artifacts of all runs in two bulk reads (§8).</summary>
         private async Task<List<Batch>> WithStepsAsync(string pipelineId, List<PrefectFlowRun> runs, CancellationToken cancellationToken)
         {
+            if (runs.Any(r => r == null))
+            {
+                // A JSON null in the list ("[null]"): not a flow run.
+                throw new DhubException(DhubErrorKind.DhubInvalidResponse, "POST /flow_runs/filter -> 200: the answer is not the expected JSON (a flow run in the list is null).");
+            }
             var ids = runs.Where(r => r.Id != null).Select(r => r.Id!).ToList();
             if (ids.Count == 0)
             {
@@ -393,8 +398,8 @@ namespace DhubBatches.Engine.Prefect
                 cancellationToken), cancellationToken);
             await WhenAllPreferring(taskRunsTask, artifactsTask).ConfigureAwait(false);
 
-            var tasksByRun = taskRunsTask.Result.Where(t => t.FlowRunId != null).ToLookup(t => t.FlowRunId!, StringComparer.OrdinalIgnoreCase);
-            var artifactsByRun = artifactsTask.Result.Where(a => a.FlowRunId != null).ToLookup(a => a.FlowRunId!, StringComparer.OrdinalIgnoreCase);
+            var tasksByRun = taskRunsTask.Result.Where(t => t?.FlowRunId != null).ToLookup(t => t.FlowRunId!, StringComparer.OrdinalIgnoreCase);
+            var artifactsByRun = artifactsTask.Result.Where(a => a?.FlowRunId != null).ToLookup(a => a.FlowRunId!, StringComparer.OrdinalIgnoreCase);
             return runs.Select(run => Map(pipelineId, run, tasksByRun[run.Id ?? string.Empty], artifactsByRun[run.Id ?? string.Empty], "POST /flow_runs/filter")).ToList();
         }
 
