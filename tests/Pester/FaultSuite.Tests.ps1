@@ -475,6 +475,34 @@ Describe 'Fault suite (<Backend>)' -Tag 'FaultSuite' -ForEach $Backends {
             $output.Count | Should -Be 1
         }
 
+        It 'during paging (Get-DhubBatch -All, a page request stalls): Stop() within a second, no page is fetched after it' {
+            Add-EmulatorPipeline $T -PipelineId 'pages-stop'
+            Add-EmulatorSeed $T -PipelineId 'pages-stop' -Count 100
+            Clear-EmulatorRequest $T
+            $null = Add-EmulatorFault $T -Operation List @{ mode = 'delay'; delayMs = 10000; skip = 2; times = 0 }
+            $null = $Ps.AddCommand('Get-DhubBatch').AddParameter('PipelineId', 'pages-stop').AddParameter('All').AddParameter('PageSize', 10)
+            $async = $Ps.BeginInvoke()
+            Wait-TestCondition { (Get-FaultRule $T)[0].hits -ge 1 } -TimeoutSec 10 | Should -BeTrue -Because 'a page request is stalled'
+            Start-Sleep -Milliseconds 200
+            Stop-FaultPowerShell $Ps $async | Should -BeLessThan 1
+            $Ps.InvocationStateInfo.State | Should -Be 'Stopped'
+            Start-Sleep -Milliseconds 300
+            $before = Get-FaultRequestCount $T -Operation List
+            $matched = (Get-FaultRule $T)[0].matched
+            Start-Sleep -Seconds 2
+            Get-FaultRequestCount $T -Operation List | Should -Be $before -Because 'no background thread keeps paging'
+            (Get-FaultRule $T)[0].matched | Should -Be $matched
+
+            Clear-EmulatorFault $T
+            $Ps.Commands.Clear()
+            $Ps.Streams.ClearStreams()
+            $null = $Ps.AddCommand('Get-DhubBatch').AddParameter('PipelineId', 'pages-stop').AddParameter('All').AddParameter('PageSize', 10)
+            $output = @($Ps.Invoke())
+            $Ps.Streams.Error | Should -BeNullOrEmpty
+            $output.Count | Should -Be 100
+            @($output.Id | Sort-Object -Unique).Count | Should -Be 100
+        }
+
         It 'during a wait: Stop() within a second, nothing keeps polling, the batch keeps running, the next command works' {
             Add-EmulatorPipeline $T -PipelineId 'slow-fault' -StepSeconds 60
             $slow = Start-DhubBatch -PipelineId 'slow-fault'
