@@ -16,14 +16,25 @@ namespace DhubBatches.Emulator.Tests;
 /// </summary>
 public class PrefectSchemaTests
 {
+    /// <summary><c>../shared/spec/&lt;file&gt;</c> of the repository holding this test assembly.</summary>
+    internal static string SharedSpecPath(string file)
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory != null && !File.Exists(Path.Combine(directory.FullName, "DhubBatches.sln")))
+        {
+            directory = directory.Parent;
+        }
+        var root = directory?.FullName ?? throw new InvalidOperationException("DhubBatches.sln not found above " + AppContext.BaseDirectory);
+        return Path.GetFullPath(Path.Combine(root, "..", "shared", "spec", file));
+    }
+
     [Fact]
     public void Embedded_schema_is_the_shared_spec_copy()
     {
-        const string shared = "/work/shared/spec/prefect-openapi.json";
-        if (File.Exists(shared))
-        {
-            Assert.Equal(File.ReadAllText(shared), File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "prefect-openapi.json")));
-        }
+        // shared/ sits beside the repository (DEVELOPERS.md; CI lays a copy there too).
+        var shared = SharedSpecPath("prefect-openapi.json");
+        Assert.True(File.Exists(shared), $"The shared spec is missing: {shared}");
+        Assert.Equal(File.ReadAllText(shared), File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "prefect-openapi.json")));
     }
 
     [Fact]

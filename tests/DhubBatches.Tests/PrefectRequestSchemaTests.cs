@@ -28,8 +28,20 @@ public static class PrefectOpenApi
     public const string DeploymentsFilter = "Body_read_deployments_deployments_filter_post";
     public const string SetState = "Body_set_flow_run_state_flow_runs__id__set_state_post";
 
-    /// <summary>The shared spec copy; the emulator embeds the same file.</summary>
-    public const string SpecPath = "/work/shared/spec/prefect-openapi.json";
+    /// <summary>The shared spec beside the repository (../shared/spec); the emulator embeds the same file.</summary>
+    public static readonly string SpecPath = SharedSpecPath("prefect-openapi.json");
+
+    private static string SharedSpecPath(string file)
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory != null && !File.Exists(Path.Combine(directory.FullName, "DhubBatches.sln")))
+        {
+            directory = directory.Parent;
+        }
+        return directory == null
+            ? Path.Combine(AppContext.BaseDirectory, "prefect-openapi.json")
+            : Path.GetFullPath(Path.Combine(directory.FullName, "..", "shared", "spec", file));
+    }
 
     private static readonly Uri DocumentUri = new("urn:prefect:openapi:tests");
     private static readonly Lazy<(JsonDocument Document, BuildOptions Build)> Loaded = new(Load);
@@ -217,11 +229,7 @@ public sealed class PrefectRequestSchemaTests : PrefectTestBase
     [Fact]
     public void The_emulator_judges_by_the_same_openapi_document_as_the_spec()
     {
-        if (!File.Exists(PrefectOpenApi.SpecPath))
-        {
-            return; // only the embedded copy is available
-        }
-
+        Assert.True(File.Exists(PrefectOpenApi.SpecPath), $"The shared spec is missing: {PrefectOpenApi.SpecPath}");
         Assert.Equal(
             JsonDocument.Parse(File.ReadAllText(PrefectOpenApi.SpecPath)).RootElement.GetRawText(),
             JsonDocument.Parse(PrefectOpenApi.EmbeddedText()).RootElement.GetRawText());
