@@ -103,6 +103,8 @@ public sealed class CollectingLog : IEngineLog
 
     public IReadOnlyList<string> All => _lines.Select(l => l.Text).ToList();
 
+    bool IEngineLog.IsVerboseEnabled => true;
+
     void IEngineLog.Verbose(string message) => _lines.Enqueue(("V", message));
 
     void IEngineLog.Debug(string message) => _lines.Enqueue(("D", message));

@@ -49,6 +49,12 @@ namespace DhubBatches.Engine.Http
                 throw Transport(null, ex, cancellationToken);
             }
 
+            if (cancellationToken.IsCancellationRequested)
+            {
+                // Cancelled while Refit read the body: a cancellation, not an invalid answer.
+                response.Dispose();
+                throw new OperationCanceledException(cancellationToken);
+            }
             if (response.HasRequestError(out var requestError))
             {
                 response.Dispose();

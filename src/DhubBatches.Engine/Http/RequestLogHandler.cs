@@ -23,6 +23,10 @@ namespace DhubBatches.Engine.Http
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
             var log = EngineLog.Current;
+            if (log != null && !log.IsVerboseEnabled)
+            {
+                log = null; // nobody reads it: do not build the text
+            }
             var started = Stopwatch.GetTimestamp();
             try
             {

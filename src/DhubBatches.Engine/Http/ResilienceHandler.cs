@@ -29,6 +29,7 @@ namespace DhubBatches.Engine.Http
             var context = ResilienceContextPool.Shared.Get(cancellationToken);
             context.Properties.Set(RetryPolicy.Request, request);
             var mayHaveApplied = new StrongBox<bool>();
+            var attempts = new StrongBox<int>();
             try
             {
                 var outcome = await _pipeline.ExecuteOutcomeAsync(
@@ -36,7 +37,10 @@ namespace DhubBatches.Engine.Http
                     {
                         try
                         {
-                            var response = await state.Handler.SendAttemptAsync(RequestCopy.Of(state.Request, state.Body), ctx.CancellationToken).ConfigureAwait(false);
+                            // A request without a body goes out as it is the first time; every later attempt (and any
+                            // body, which must carry a Content-Length) is a copy.
+                            var attempt = state.Attempts.Value++ == 0 && state.Body == null ? state.Request : RequestCopy.Of(state.Request, state.Body);
+                            var response = await state.Handler.SendAttemptAsync(attempt, ctx.CancellationToken).ConfigureAwait(false);
                             if ((int)response.StatusCode >= 500 || (int)response.StatusCode == 408)
                             {
                                 state.MayHaveApplied.Value = true;
@@ -53,7 +57,7 @@ namespace DhubBatches.Engine.Http
                         }
                     },
                     context,
-                    (Handler: this, Request: request, Body: body, MayHaveApplied: mayHaveApplied)).ConfigureAwait(false);
+                    (Handler: this, Request: request, Body: body, MayHaveApplied: mayHaveApplied, Attempts: attempts)).ConfigureAwait(false);
                 outcome.ThrowIfException();
                 return AlreadyDeleted(request, outcome.Result!, mayHaveApplied.Value);
             }

@@ -19,6 +19,8 @@ namespace DhubBatches.Cmdlets
         private readonly AutoResetEvent _logged = new AutoResetEvent(false);
         private readonly QueueLog _sink;
         private bool _disposed;
+        private bool _verbose = true;
+        private bool _debug = true;
 
         protected DhubCmdlet()
         {
@@ -29,6 +31,23 @@ namespace DhubBatches.Cmdlets
         protected internal CancellationToken StopToken => _stopping.Token;
 
         protected override void StopProcessing() => _stopping.Cancel();
+
+        /// <summary>Reads -Verbose/-Debug and the preference variables once, on the pipeline thread.</summary>
+        protected override void BeginProcessing()
+        {
+            _verbose = Wants("Verbose", "VerbosePreference");
+            _debug = Wants("Debug", "DebugPreference");
+        }
+
+        private bool Wants(string switchName, string preferenceName)
+        {
+            if (MyInvocation.BoundParameters.TryGetValue(switchName, out var bound) && bound is SwitchParameter flag)
+            {
+                return flag.IsPresent;
+            }
+            var preference = SessionState.PSVariable.GetValue(preferenceName);
+            return !(preference is ActionPreference action) || (action != ActionPreference.SilentlyContinue && action != ActionPreference.Ignore);
+        }
 
         /// <summary>Starts an engine call with this command's log, then waits for it as <see cref="WaitFor{T}"/>.</summary>
         protected T Await<T>(Func<CancellationToken, Task<T>> call) => WaitFor(Start(call, StopToken));
@@ -113,13 +132,29 @@ namespace DhubBatches.Cmdlets
 
         private void Pump(Task task)
         {
-            var handles = new WaitHandle[] { ((IAsyncResult)task).AsyncWaitHandle, _logged };
-            while (!task.IsCompleted)
+            if (!task.IsCompleted)
             {
-                WaitHandle.WaitAny(handles);
-                DrainLog();
+                // The task's completion wakes the same event the engine's log text does: one wait, no per-call handle.
+                task.ContinueWith(static (_, owner) => ((DhubCmdlet)owner!).Wake(), this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                while (!task.IsCompleted)
+                {
+                    _logged.WaitOne();
+                    DrainLog();
+                }
             }
             DrainLog();
+        }
+
+        private void Wake()
+        {
+            try
+            {
+                _logged.Set();
+            }
+            catch (ObjectDisposedException)
+            {
+                // the command ended while a late call was still finishing; nothing is listening any more.
+            }
         }
 
         private T Result<T>(Func<T> get)
@@ -173,9 +208,24 @@ namespace DhubBatches.Cmdlets
 
             public QueueLog(DhubCmdlet owner) => _owner = owner;
 
-            public void Verbose(string message) => Enqueue(LogKind.Verbose, message);
+            public bool IsVerboseEnabled => _owner._verbose;
 
-            public void Debug(string message) => Enqueue(LogKind.Debug, message);
+            // Text nobody will see is dropped here, so a quiet command does not wake its pipeline thread per request.
+            public void Verbose(string message)
+            {
+                if (_owner._verbose)
+                {
+                    Enqueue(LogKind.Verbose, message);
+                }
+            }
+
+            public void Debug(string message)
+            {
+                if (_owner._debug)
+                {
+                    Enqueue(LogKind.Debug, message);
+                }
+            }
 
             public void Warning(string message) => Enqueue(LogKind.Warning, message);
 
@@ -186,14 +236,7 @@ namespace DhubBatches.Cmdlets
                     return;
                 }
                 _owner._log.Enqueue(new LogEntry(kind, message));
-                try
-                {
-                    _owner._logged.Set();
-                }
-                catch (ObjectDisposedException)
-                {
-                    // the command ended while a late call was still logging; nothing is listening any more.
-                }
+                _owner.Wake();
             }
         }
     }

@@ -5,6 +5,9 @@ namespace DhubBatches.Engine
     /// <summary>Where engine code reports progress text. Implementations must be thread-safe.</summary>
     public interface IEngineLog
     {
+        /// <summary>False when nobody will see verbose text, so callers can skip building it.</summary>
+        bool IsVerboseEnabled { get; }
+
         void Verbose(string message);
 
         void Debug(string message);
