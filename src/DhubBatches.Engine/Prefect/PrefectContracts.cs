@@ -182,12 +182,9 @@ namespace DhubBatches.Engine.Prefect
         public AnyFilter? DeploymentId { get; set; }
     }
 
-    /// <summary>Body of <c>POST /flow_runs/filter</c> and (without sort/limit/offset) <c>/flow_runs/count</c> (§6).</summary>
-    internal sealed class FlowRunQuery
+    /// <summary>The paging members every Prefect <c>*/filter</c> body has (§6.1); null ones are not sent.</summary>
+    internal abstract class PagedQuery
     {
-        [JsonPropertyName("flow_runs")]
-        public FlowRunCriteria? FlowRuns { get; set; }
-
         [JsonPropertyName("sort")]
         public string? Sort { get; set; }
 
@@ -196,6 +193,14 @@ namespace DhubBatches.Engine.Prefect
 
         [JsonPropertyName("offset")]
         public int? Offset { get; set; }
+    }
+
+    /// <summary>Body of <c>POST /flow_runs/filter</c> and (without sort/limit/offset) <c>/flow_runs/count</c> (§6).</summary>
+    internal sealed class FlowRunQuery : PagedQuery
+    {
+        [JsonPropertyName("flow_runs")]
+        public FlowRunCriteria? FlowRuns { get; set; }
+
     }
 
     internal sealed class TaskRunCriteria
@@ -205,19 +210,11 @@ namespace DhubBatches.Engine.Prefect
     }
 
     /// <summary>Body of <c>POST /task_runs/filter</c> (§8.1).</summary>
-    internal sealed class TaskRunQuery
+    internal sealed class TaskRunQuery : PagedQuery
     {
         [JsonPropertyName("task_runs")]
         public TaskRunCriteria? TaskRuns { get; set; }
 
-        [JsonPropertyName("sort")]
-        public string? Sort { get; set; }
-
-        [JsonPropertyName("limit")]
-        public int? Limit { get; set; }
-
-        [JsonPropertyName("offset")]
-        public int? Offset { get; set; }
     }
 
     internal sealed class ArtifactCriteria
@@ -230,19 +227,11 @@ namespace DhubBatches.Engine.Prefect
     }
 
     /// <summary>Body of <c>POST /artifacts/filter</c> (§8.2).</summary>
-    internal sealed class ArtifactQuery
+    internal sealed class ArtifactQuery : PagedQuery
     {
         [JsonPropertyName("artifacts")]
         public ArtifactCriteria? Artifacts { get; set; }
 
-        [JsonPropertyName("sort")]
-        public string? Sort { get; set; }
-
-        [JsonPropertyName("limit")]
-        public int? Limit { get; set; }
-
-        [JsonPropertyName("offset")]
-        public int? Offset { get; set; }
     }
 
     internal sealed class NameCriteria
@@ -252,19 +241,11 @@ namespace DhubBatches.Engine.Prefect
     }
 
     /// <summary>Body of <c>POST /deployments/filter</c> (§4).</summary>
-    internal sealed class DeploymentQuery
+    internal sealed class DeploymentQuery : PagedQuery
     {
         [JsonPropertyName("flows")]
         public NameCriteria? Flows { get; set; }
 
-        [JsonPropertyName("sort")]
-        public string? Sort { get; set; }
-
-        [JsonPropertyName("limit")]
-        public int? Limit { get; set; }
-
-        [JsonPropertyName("offset")]
-        public int? Offset { get; set; }
     }
 
     internal sealed class StateDetailsCreate
