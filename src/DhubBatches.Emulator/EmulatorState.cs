@@ -31,13 +31,15 @@ public sealed class EmulatorState
 
     internal FaultRuleSet FaultRules { get; } = new();
 
-    internal RequestLog RequestLog { get; } = new();
+    /// <summary>The last 10,000 API requests.</summary>
+    internal BoundedLog<RequestLogEntry> RequestLog { get; } = new(10_000);
 
     internal PrefectStore Prefect { get; } = new();
 
     internal PrefectCsrfTokens CsrfTokens { get; } = new();
 
-    internal PrefectBodyLog PrefectBodies { get; } = new();
+    /// <summary>The last 1,000 Prefect request bodies, so tests can check what a client really sent (§1.3).</summary>
+    internal BoundedLog<PrefectRequestBody> PrefectBodies { get; } = new(1_000);
 
     /// <summary>Prefect basic auth <c>user:pass</c> (§2.2); null disables it.</summary>
     public string? PrefectAuthString { get; set; }

@@ -60,7 +60,7 @@ internal sealed class ControlEndpoints
             ("POST", "reset") => ResetAsync(context),
             ("PUT", "settings") => SettingsAsync(context),
             ("POST", "pipelines/{p}") => AddPipelineAsync(context, s[2]),
-            ("POST", "pipelines/{p}/seed") => SeedAsync(context, s[2]),
+            ("POST", "pipelines/{p}/seed") => SeedAsync(context, s[2], prefect: false),
             ("GET", "faults") => JsonResponse.WriteObjectAsync(context, 200, _state.Faults),
             ("POST", "faults") => AddFaultAsync(context),
             ("DELETE", "faults") => Ok(context, _state.ClearFaults),
@@ -77,7 +77,7 @@ internal sealed class ControlEndpoints
         var route = string.Join('/', s.Skip(2).Select((segment, i) => i == 1 && s[2] == "pipelines" ? "{p}" : segment));
         return (method, route) switch
         {
-            ("POST", "pipelines/{p}/seed") => SeedPrefectAsync(context, s[3]),
+            ("POST", "pipelines/{p}/seed") => SeedAsync(context, s[3], prefect: true),
             ("POST", "set-state-wait") => SetStateWaitAsync(context),
             ("POST", "csrf/expire") => Ok(context, _state.ExpirePrefectCsrfTokens),
             ("PUT", "settings") => PrefectSettingsAsync(context),
@@ -89,24 +89,6 @@ internal sealed class ControlEndpoints
             }),
             _ => JsonResponse.WriteMessageAsync(context, StatusCodes.Status404NotFound, $"No control endpoint {method} /{string.Join('/', s)}"),
         };
-    }
-
-    private async Task SeedPrefectAsync(HttpContext context, string pipeline)
-    {
-        var body = await ReadAsync<SeedRequest>(context);
-        if (body.Count < 0)
-        {
-            throw new ArgumentException("count must not be negative.");
-        }
-
-        if (!_state.IsKnownPipeline(pipeline))
-        {
-            await JsonResponse.WriteMessageAsync(context, StatusCodes.Status404NotFound, $"Pipeline '{pipeline}' not found");
-            return;
-        }
-
-        _state.SeedPrefect(pipeline, body.Count, body.Finished);
-        await JsonResponse.WriteObjectAsync(context, 200, new { pipeline, seeded = body.Count, runs = _state.PrefectCounts(pipeline).Runs });
     }
 
     private async Task SetStateWaitAsync(HttpContext context)
@@ -176,7 +158,8 @@ internal sealed class ControlEndpoints
         await JsonResponse.WriteObjectAsync(context, 200, new { pipeline });
     }
 
-    private async Task SeedAsync(HttpContext context, string pipeline)
+    /// <summary>Seeds a pipeline's history on one backend: dhub batches, or Prefect flow runs.</summary>
+    private async Task SeedAsync(HttpContext context, string pipeline, bool prefect)
     {
         var body = await ReadAsync<SeedRequest>(context);
         if (body.Count < 0)
@@ -190,8 +173,16 @@ internal sealed class ControlEndpoints
             return;
         }
 
-        _state.Seed(pipeline, body.Count, body.Finished);
-        await JsonResponse.WriteObjectAsync(context, 200, new { pipeline, seeded = body.Count, batches = _state.BatchCount(pipeline) });
+        if (prefect)
+        {
+            _state.SeedPrefect(pipeline, body.Count, body.Finished);
+            await JsonResponse.WriteObjectAsync(context, 200, new { pipeline, seeded = body.Count, runs = _state.PrefectCounts(pipeline).Runs });
+        }
+        else
+        {
+            _state.Seed(pipeline, body.Count, body.Finished);
+            await JsonResponse.WriteObjectAsync(context, 200, new { pipeline, seeded = body.Count, batches = _state.BatchCount(pipeline) });
+        }
     }
 
     private async Task AddFaultAsync(HttpContext context)

@@ -73,12 +73,12 @@ internal sealed class RequestLogMiddleware
     {
         private readonly HttpContext _context;
         private readonly RawRequestTarget _target;
-        private readonly RequestLog _log;
+        private readonly BoundedLog<RequestLogEntry> _log;
         private readonly Stopwatch _stopwatch = Stopwatch.StartNew();
         private readonly DateTimeOffset _timestamp = DateTimeOffset.UtcNow;
         private int _completed;
 
-        public Scope(HttpContext context, RawRequestTarget target, RequestLog log)
+        public Scope(HttpContext context, RawRequestTarget target, BoundedLog<RequestLogEntry> log)
         {
             _context = context;
             _target = target;
