@@ -17,4 +17,4 @@ Get-DhubBatch -PipelineId $PipelineId -All -PageSize $PageSize | ForEach-Object 
     $script:count++
 }
 $sw.Stop()
-@{ TotalMs = $sw.Elapsed.TotalMilliseconds; FirstObjectMs = $script:first; Count = $script:count; PeakGrowthBytes = (Get-PeakBytes) - $baseline; BaselineBytes = $baseline } | ConvertTo-Json -Compress
+@{ TotalMs = $sw.Elapsed.TotalMilliseconds; FirstObjectMs = $script:first; Objects = $script:count; PeakGrowthBytes = (Get-PeakBytes) - $baseline; BaselineBytes = $baseline } | ConvertTo-Json -Compress

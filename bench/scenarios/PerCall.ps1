@@ -21,7 +21,7 @@ public static class RawHttpFloor
     {
         using var client = new HttpClient();
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        for (int i = 0; i < 20; i++) { client.GetStringAsync(uri).GetAwaiter().GetResult(); }
+        for (int i = 0; i < 500; i++) { client.GetStringAsync(uri).GetAwaiter().GetResult(); }
         var sw = Stopwatch.StartNew();
         for (int i = 0; i < calls; i++) { client.GetStringAsync(uri).GetAwaiter().GetResult(); }
         return sw.Elapsed.TotalMilliseconds * 1000.0 / calls;
@@ -30,17 +30,20 @@ public static class RawHttpFloor
 '@
 
 function Measure-PerCall([scriptblock] $Body) {
-    for ($i = 0; $i -lt 20; $i++) { $null = & $Body } # warm-up: JIT, connection pool
+    # Warm-up: JIT and tiered re-compilation, connection pool — the figure is the steady per-call cost.
+    for ($i = 0; $i -lt 500; $i++) { $null = & $Body }
     $sw = [Diagnostics.Stopwatch]::StartNew()
     for ($i = 0; $i -lt $Calls; $i++) { $null = & $Body }
     $sw.Elapsed.TotalMilliseconds * 1000.0 / $Calls
 }
 
-$module = @(); $irm = @(); $raw = @()
+$module = @(); $irm = @(); $raw = @(); $floor = @()
 for ($r = 0; $r -lt $Repeats; $r++) {
     $module += Measure-PerCall { Get-DhubBatch -PipelineId $PipelineId -BatchId $BatchId }
     $irm += Measure-PerCall { Invoke-RestMethod -Uri $rawUri -Headers $headers }
     $raw += [RawHttpFloor]::Run($rawUri, $Token, $Calls)
+    # What calling any cmdlet costs here, with no work at all: PowerShell's own share of every figure above.
+    $floor += Measure-PerCall { Get-DhubConnection }
 }
 function Median([double[]] $v) { $s = $v | Sort-Object; $s[[int][math]::Floor($s.Count / 2)] }
-@{ ModuleUs = Median $module; InvokeRestMethodUs = Median $irm; RawHttpClientUs = Median $raw; Calls = $Calls; Repeats = $Repeats } | ConvertTo-Json -Compress
+@{ CmdletFloorUs = Median $floor; ModuleUs = Median $module; InvokeRestMethodUs = Median $irm; RawHttpClientUs = Median $raw; Calls = $Calls; Repeats = $Repeats } | ConvertTo-Json -Compress

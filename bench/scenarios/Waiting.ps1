@@ -6,6 +6,9 @@ Import-Module $ModulePath
 Connect-Dhub -Uri $ApiUri -Backend $Backend -Token (ConvertTo-SecureString $Token -AsPlainText -Force)
 $ids = Get-Content $IdsFile
 $ProgressPreference = 'SilentlyContinue' # measure the module, not the console's rendering of progress
+# A first short wait JIT-compiles the path and lets tiered compilation settle: the figure is steady-state waiting.
+$null = Wait-DhubBatch -PipelineId $PipelineId -BatchId $ids -Timeout 6 -PollingInterval $PollingInterval -ErrorAction SilentlyContinue
+Start-Sleep -Seconds 2
 $process = [Diagnostics.Process]::GetCurrentProcess()
 $process.Refresh()
 $cpuBefore = $process.TotalProcessorTime
