@@ -8,7 +8,9 @@ $ids = Get-Content $IdsFile
 $ProgressPreference = 'SilentlyContinue' # measure the module, not the console's rendering of progress
 # A first short wait JIT-compiles the path and lets tiered compilation settle: the figure is steady-state waiting.
 $null = Wait-DhubBatch -PipelineId $PipelineId -BatchId $ids -Timeout 6 -PollingInterval $PollingInterval -ErrorAction SilentlyContinue
-Start-Sleep -Seconds 2
+Start-Sleep -Seconds 10 # background tier-1 JIT of what the warm-up ran finishes here, outside the measured window
+# Count only the measured window's requests (the emulator's control API; the dhub API root is the emulator root).
+$null = Invoke-RestMethod -Method Delete -Uri "$($ApiUri.TrimEnd('/'))/_emulator/requests"
 $process = [Diagnostics.Process]::GetCurrentProcess()
 $process.Refresh()
 $cpuBefore = $process.TotalProcessorTime
