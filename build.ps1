@@ -121,7 +121,7 @@ function Invoke-Package {
 function Get-TrxCounts([string] $Directory) {
     $passed = 0; $failed = 0
     foreach ($file in Get-ChildItem $Directory -Filter *.trx -ErrorAction SilentlyContinue) {
-        $trx = [xml](Get-Content -Raw $file.FullName)
+        $trx = [xml](Get-Content -Raw -LiteralPath $file.FullName) # names can hold [1]: no wildcards
         $counters = $trx.TestRun.ResultSummary.Counters
         $passed += [int]$counters.passed
         $failed += [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
