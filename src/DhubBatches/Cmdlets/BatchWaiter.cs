@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
 using System.Management.Automation;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
 using DhubBatches.Engine;
@@ -116,7 +117,6 @@ namespace DhubBatches.Cmdlets
 
         private void Poll(List<Entry> pending, TimeSpan? left)
         {
-            using var gate = new SemaphoreSlim(MaxConcurrentPolls);
             // -Timeout bounds the whole call: a poll still retrying a slow or failing server when it passes is given up
             // (the batch keeps its last known state), so the wait never overruns -Timeout by the retries of one round.
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_host.StopToken);
@@ -124,7 +124,14 @@ namespace DhubBatches.Cmdlets
             {
                 deadline.CancelAfter(left.Value);
             }
-            var polls = pending.Select(entry => _host.Start(token => PollOne(entry, gate, token), deadline.Token)).ToArray();
+            // A few workers walk the list, each polling the next batch as its previous answer arrives: no per-batch
+            // task, waiter or cancellation registration, and no extra thread hop between one answer and the next poll.
+            var cursor = new StrongBox<int>(-1);
+            var polls = new Task[Math.Min(MaxConcurrentPolls, pending.Count)];
+            for (var i = 0; i < polls.Length; i++)
+            {
+                polls[i] = _host.Start(token => PollEach(pending, cursor, token), deadline.Token);
+            }
             _host.WaitFor(Task.WhenAll(polls));
             foreach (var entry in pending.Where(e => e.Error != null))
             {
@@ -141,31 +148,29 @@ namespace DhubBatches.Cmdlets
             }
         }
 
-        private async Task PollOne(Entry entry, SemaphoreSlim gate, CancellationToken token)
+        private async Task PollEach(List<Entry> pending, StrongBox<int> cursor, CancellationToken token)
         {
-            try
+            int index;
+            while ((index = Interlocked.Increment(ref cursor.Value)) < pending.Count)
             {
-                await gate.WaitAsync(token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!_host.StopToken.IsCancellationRequested)
-            {
-                return; // -Timeout passed before this batch's turn: it keeps its last known state.
-            }
-            try
-            {
-                entry.Latest = await _engine.GetAsync(entry.Latest.PipelineId, entry.Latest.Id, token).ConfigureAwait(false);
-            }
-            catch (DhubException ex)
-            {
-                entry.Error = ex;
-            }
-            catch (OperationCanceledException) when (!_host.StopToken.IsCancellationRequested)
-            {
-                // -Timeout passed during this poll: the batch keeps its last known state.
-            }
-            finally
-            {
-                gate.Release();
+                if (token.IsCancellationRequested)
+                {
+                    _host.StopToken.ThrowIfCancellationRequested();
+                    return; // -Timeout passed before these batches' turn: they keep their last known state.
+                }
+                var entry = pending[index];
+                try
+                {
+                    entry.Latest = await _engine.GetAsync(entry.Latest.PipelineId, entry.Latest.Id, token).ConfigureAwait(false);
+                }
+                catch (DhubException ex)
+                {
+                    entry.Error = ex;
+                }
+                catch (OperationCanceledException) when (!_host.StopToken.IsCancellationRequested)
+                {
+                    // -Timeout passed during this poll: the batch keeps its last known state.
+                }
             }
         }
 

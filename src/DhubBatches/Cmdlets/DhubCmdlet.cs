@@ -16,7 +16,9 @@ namespace DhubBatches.Cmdlets
     {
         private readonly CancellationTokenSource _stopping = new CancellationTokenSource();
         private readonly ConcurrentQueue<LogEntry> _log = new ConcurrentQueue<LogEntry>();
-        private readonly AutoResetEvent _logged = new AutoResetEvent(false);
+        // Slim (spin, then Monitor) rather than a kernel event: on Linux an event handle costs tens of µs per set and wait,
+        // which every command would pay once per request.
+        private readonly ManualResetEventSlim _logged = new ManualResetEventSlim(false);
         private readonly QueueLog _sink;
         private bool _disposed;
         private bool _verbose = true;
@@ -136,10 +138,16 @@ namespace DhubBatches.Cmdlets
             {
                 // The task's completion wakes the same event the engine's log text does: one wait, no per-call handle.
                 task.ContinueWith(static (_, owner) => ((DhubCmdlet)owner!).Wake(), this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-                while (!task.IsCompleted)
+                while (true)
                 {
-                    _logged.WaitOne();
+                    // Reset before looking: a wake after this point leaves the event set, so none is missed.
+                    _logged.Reset();
                     DrainLog();
+                    if (task.IsCompleted)
+                    {
+                        break;
+                    }
+                    _logged.Wait();
                 }
             }
             DrainLog();
