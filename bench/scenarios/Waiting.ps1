@@ -1,21 +1,80 @@
-# Child process: Wait-DhubBatch on running batches for a fixed time; reports this process's CPU time.
+# Child process: Wait-DhubBatch on running batches; reports this process's CPU time.
+#   Steady: after a warm-up wait, the CPU of a window in the middle of a wait — from 2 s after it starts until 1 s
+#           before it ends, so neither the start nor the final output of 1,000 timed-out batches is counted.
+#   Fresh:  the CPU of a whole first wait in a new session, start-up JIT and the final output included.
+#   Idle:   the same window with the module imported and connected but no wait: what pwsh itself spends.
 param([string] $ModulePath, [string] $ApiUri, [string] $Backend, [string] $Token, [string] $PipelineId, [string] $IdsFile,
-      [int] $Seconds = 30, [double] $PollingInterval = 5)
+      [int] $Seconds = 60, [double] $PollingInterval = 5, [ValidateSet('Steady', 'Fresh', 'Idle')][string] $Mode = 'Steady')
 $ErrorActionPreference = 'Stop'
 Import-Module $ModulePath
 Connect-Dhub -Uri $ApiUri -Backend $Backend -Token (ConvertTo-SecureString $Token -AsPlainText -Force)
-$ids = Get-Content $IdsFile
+$ids = if ($Mode -ne 'Idle') { Get-Content $IdsFile }
 $ProgressPreference = 'SilentlyContinue' # measure the module, not the console's rendering of progress
-# A first short wait JIT-compiles the path and lets tiered compilation settle: the figure is steady-state waiting.
-$null = Wait-DhubBatch -PipelineId $PipelineId -BatchId $ids -Timeout 6 -PollingInterval $PollingInterval -ErrorAction SilentlyContinue
-Start-Sleep -Seconds 10 # background tier-1 JIT of what the warm-up ran finishes here, outside the measured window
-# Count only the measured window's requests (the emulator's control API; the dhub API root is the emulator root).
-$null = Invoke-RestMethod -Method Delete -Uri "$($ApiUri.TrimEnd('/'))/_emulator/requests"
-$process = [Diagnostics.Process]::GetCurrentProcess()
-$process.Refresh()
-$cpuBefore = $process.TotalProcessorTime
-$sw = [Diagnostics.Stopwatch]::StartNew()
-$out = Wait-DhubBatch -PipelineId $PipelineId -BatchId $ids -Timeout $Seconds -PollingInterval $PollingInterval -ErrorAction SilentlyContinue -ErrorVariable timeouts
-$sw.Stop()
-$process.Refresh()
-@{ CpuMs = ($process.TotalProcessorTime - $cpuBefore).TotalMilliseconds; WallMs = $sw.Elapsed.TotalMilliseconds; Output = @($out).Count; Timeouts = @($timeouts).Count } | ConvertTo-Json -Compress
+
+Add-Type -TypeDefinition @'
+using System;
+using System.Diagnostics;
+using System.Threading;
+public sealed class CpuWindow
+{
+    // Reads this process's CPU time (all threads, exited ones too) at two moments, from a thread of its own.
+    public double CpuMs, WallMs;
+    public DateTimeOffset From, To;
+    private readonly Thread _thread;
+    public CpuWindow(int delayMs, int windowMs)
+    {
+        _thread = new Thread(() =>
+        {
+            Thread.Sleep(delayMs);
+            var process = Process.GetCurrentProcess();
+            var cpu = process.TotalProcessorTime;
+            From = DateTimeOffset.UtcNow;
+            var clock = Stopwatch.StartNew();
+            Thread.Sleep(windowMs);
+            process.Refresh();
+            CpuMs = (process.TotalProcessorTime - cpu).TotalMilliseconds;
+            WallMs = clock.Elapsed.TotalMilliseconds;
+            To = DateTimeOffset.UtcNow;
+        }) { IsBackground = true };
+        _thread.Start();
+    }
+    public void Join() => _thread.Join();
+}
+'@
+
+$control = "$($ApiUri.TrimEnd('/'))/_emulator/requests" # the dhub API root is the emulator root
+$out = @(); $timeouts = @()
+if ($Mode -eq 'Idle') {
+    Start-Sleep -Seconds 3
+    $window = [CpuWindow]::new(0, $Seconds * 1000)
+    $window.Join()
+    $result = @{ CpuMs = $window.CpuMs; WallMs = $window.WallMs; From = $window.From.ToString('o'); To = $window.To.ToString('o') }
+}
+elseif ($Mode -eq 'Steady') {
+    # Warm-up: many quick rounds, so every method of the loop passes tiered compilation's call counts (tier 0,
+    # instrumented, tier 1) and is compiled before the measured window.
+    $null = Wait-DhubBatch -PipelineId $PipelineId -BatchId $ids -Timeout 10 -PollingInterval 0.1 -ErrorAction SilentlyContinue
+    Start-Sleep -Seconds 3
+    $null = Invoke-RestMethod -Method Delete -Uri $control
+    $window = [CpuWindow]::new(2000, $Seconds * 1000)
+    $sw = [Diagnostics.Stopwatch]::StartNew()
+    $out = Wait-DhubBatch -PipelineId $PipelineId -BatchId $ids -Timeout ($Seconds + 3) -PollingInterval $PollingInterval -ErrorAction SilentlyContinue -ErrorVariable timeouts
+    $sw.Stop()
+    $window.Join()
+    $result = @{ CpuMs = $window.CpuMs; WallMs = $window.WallMs; From = $window.From.ToString('o'); To = $window.To.ToString('o') }
+}
+else {
+    $null = Invoke-RestMethod -Method Delete -Uri $control
+    $process = [Diagnostics.Process]::GetCurrentProcess()
+    $process.Refresh()
+    $cpuBefore = $process.TotalProcessorTime
+    $from = [DateTimeOffset]::UtcNow
+    $sw = [Diagnostics.Stopwatch]::StartNew()
+    $out = Wait-DhubBatch -PipelineId $PipelineId -BatchId $ids -Timeout $Seconds -PollingInterval $PollingInterval -ErrorAction SilentlyContinue -ErrorVariable timeouts
+    $sw.Stop()
+    $process.Refresh()
+    $result = @{ CpuMs = ($process.TotalProcessorTime - $cpuBefore).TotalMilliseconds; WallMs = $sw.Elapsed.TotalMilliseconds; From = $from.ToString('o'); To = [DateTimeOffset]::UtcNow.ToString('o') }
+}
+$result.Output = @($out).Count
+$result.Timeouts = @($timeouts).Count
+$result | ConvertTo-Json -Compress
