@@ -38,7 +38,11 @@ public sealed class CpuWindow
         }) { IsBackground = true };
         _thread.Start();
     }
-    public void Join() => _thread.Join();
+    public System.Collections.Hashtable ToResult()
+    {
+        _thread.Join();
+        return new System.Collections.Hashtable { ["CpuMs"] = CpuMs, ["WallMs"] = WallMs, ["From"] = From.ToString("o"), ["To"] = To.ToString("o") };
+    }
 }
 '@
 
@@ -47,8 +51,7 @@ $out = @(); $timeouts = @()
 if ($Mode -eq 'Idle') {
     Start-Sleep -Seconds 3
     $window = [CpuWindow]::new(0, $Seconds * 1000)
-    $window.Join()
-    $result = @{ CpuMs = $window.CpuMs; WallMs = $window.WallMs; From = $window.From.ToString('o'); To = $window.To.ToString('o') }
+    $result = $window.ToResult()
 }
 elseif ($Mode -eq 'Steady') {
     # Warm-up: many quick rounds, so every method of the loop passes tiered compilation's call counts (tier 0,
@@ -57,11 +60,8 @@ elseif ($Mode -eq 'Steady') {
     Start-Sleep -Seconds 3
     $null = Invoke-RestMethod -Method Delete -Uri $control
     $window = [CpuWindow]::new(2000, $Seconds * 1000)
-    $sw = [Diagnostics.Stopwatch]::StartNew()
     $out = Wait-DhubBatch -PipelineId $PipelineId -BatchId $ids -Timeout ($Seconds + 3) -PollingInterval $PollingInterval -ErrorAction SilentlyContinue -ErrorVariable timeouts
-    $sw.Stop()
-    $window.Join()
-    $result = @{ CpuMs = $window.CpuMs; WallMs = $window.WallMs; From = $window.From.ToString('o'); To = $window.To.ToString('o') }
+    $result = $window.ToResult()
 }
 else {
     $null = Invoke-RestMethod -Method Delete -Uri $control
