@@ -101,7 +101,7 @@ try {
     # 2 + 5. Per-call cost ----------------------------------------------------------------------------------------
     $md.Add('## 2. Per-call cost (1,000 sequential reads of one batch)')
     $md.Add('')
-    $md.Add('Steady state (500 warm-up calls each), median of 5 interleaved repeats. "Engine alone" is the module''s engine (Refit, the resilience pipeline, JSON, mapping to a Batch) called from a C# loop, without PowerShell. "Cmdlet floor" is `Get-DhubConnection`, a command that does no I/O: what PowerShell itself charges for any command call in this loop.')
+    $md.Add('Steady state: median of 5 interleaved repeats of 1,000 calls, each after 1,000 warm-up calls, following 2 discarded rounds of all five (tiered JIT keeps speeding every figure up for a few thousand calls). "Engine alone" is the module''s engine (Refit, the resilience pipeline, JSON, mapping to a Batch) called from a C# loop, without PowerShell. "Cmdlet floor" is `Get-DhubConnection`, a command that does no I/O: what PowerShell itself charges for any command call in this loop.')
     $md.Add('')
     $md.Add('| backend | Get-DhubBatch | Invoke-RestMethod | raw HttpClient | engine alone | cmdlet floor | IRM / module (target ≥ 2) | module / raw (target ≤ 1.5) | module / (raw + floor) |')
     $md.Add('|---|---|---|---|---|---|---|---|---|')
@@ -123,7 +123,7 @@ try {
         } else { '[]' }
         $perCall = @{ ModulePath = $ModulePath; ApiUri = $def.ApiUri; Backend = $backend; Token = $token; PipelineId = 'bench-warm'; BatchId = $list; RawPath = (& $def.RawPath 'bench-warm' $list); Extra = $extra }
         # The emulator is a .NET process too: one discarded pass compiles its endpoints before anything is measured.
-        $null = Invoke-Scenario PerCall ($perCall + @{ Repeats = 1; Calls = 300 })
+        $null = Invoke-Scenario PerCall ($perCall + @{ Repeats = 1; WarmupRepeats = 0; Calls = 300 })
         $r = Invoke-Scenario PerCall ($perCall + @{ Repeats = [math]::Max($Runs, 5) })
         $note = if ($backend -eq 'Prefect') { ' (3 requests per batch, all three ways: the run, its task runs, its offsets artifacts; the module sends the last two at once)' } else { '' }
         $md.Add(('| {0}{1} | {2:N0} µs | {3:N0} µs | {4:N0} µs | {11:N0} µs | {5:N0} µs | {6:N2} {7} | {8:N2} {9} | {10:N2} |' -f $backend, $note, $r.ModuleUs, $r.InvokeRestMethodUs, $r.RawHttpClientUs, $r.CmdletFloorUs,

@@ -5,7 +5,7 @@
 # Two more figures split the module's cost: its engine called from a C# loop (HTTP stack, resilience, JSON and
 # mapping, without PowerShell), and the cmdlet floor (a command that does no I/O).
 param([string] $ModulePath, [string] $ApiUri, [string] $Backend, [string] $Token, [string] $PipelineId, [string] $BatchId,
-      [string] $RawPath, [string] $Extra = '[]', [int] $Calls = 1000, [int] $Repeats = 5)
+      [string] $RawPath, [string] $Extra = '[]', [int] $Calls = 1000, [int] $Repeats = 5, [int] $WarmupRepeats = 2)
 $ErrorActionPreference = 'Stop'
 Import-Module $ModulePath
 $secure = ConvertTo-SecureString $Token -AsPlainText -Force
@@ -33,7 +33,7 @@ public static class RawHttpFloor
     {
         using var client = new HttpClient();
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        for (int i = 0; i < 500; i++) { Once(client, uri, postUris, postBodies); }
+        for (int i = 0; i < 1000; i++) { Once(client, uri, postUris, postBodies); }
         var sw = Stopwatch.StartNew();
         for (int i = 0; i < calls; i++) { Once(client, uri, postUris, postBodies); }
         return sw.Elapsed.TotalMilliseconds * 1000.0 / calls;
@@ -54,7 +54,7 @@ public static class RawHttpFloor
     // The module's engine without PowerShell: Refit, the resilience pipeline, JSON and mapping to a Batch.
     public static double Engine(DhubBatches.Engine.IBatchEngine engine, string pipelineId, string batchId, int calls)
     {
-        for (int i = 0; i < 500; i++) { engine.GetAsync(pipelineId, batchId, CancellationToken.None).GetAwaiter().GetResult(); }
+        for (int i = 0; i < 1000; i++) { engine.GetAsync(pipelineId, batchId, CancellationToken.None).GetAwaiter().GetResult(); }
         var sw = Stopwatch.StartNew();
         for (int i = 0; i < calls; i++) { engine.GetAsync(pipelineId, batchId, CancellationToken.None).GetAwaiter().GetResult(); }
         return sw.Elapsed.TotalMilliseconds * 1000.0 / calls;
@@ -64,7 +64,7 @@ public static class RawHttpFloor
 
 function Measure-PerCall([scriptblock] $Body) {
     # Warm-up: JIT and tiered re-compilation, connection pool — the figure is the steady per-call cost.
-    for ($i = 0; $i -lt 500; $i++) { $null = & $Body }
+    for ($i = 0; $i -lt 1000; $i++) { $null = & $Body }
     $sw = [Diagnostics.Stopwatch]::StartNew()
     for ($i = 0; $i -lt $Calls; $i++) { $null = & $Body }
     $sw.Elapsed.TotalMilliseconds * 1000.0 / $Calls
@@ -72,16 +72,19 @@ function Measure-PerCall([scriptblock] $Body) {
 
 $module = @(); $irm = @(); $raw = @(); $floor = @(); $engineUs = @()
 $postUris = [string[]]@($posts | ForEach-Object Uri); $postBodies = [string[]]@($posts | ForEach-Object Body)
-for ($r = 0; $r -lt $Repeats; $r++) {
-    $module += Measure-PerCall { Get-DhubBatch -PipelineId $PipelineId -BatchId $BatchId }
-    $irm += Measure-PerCall {
+# Every figure keeps falling for a few thousand calls while tiered JIT (with PGO) recompiles the hot paths of PowerShell,
+# the framework and the module alike: the first $WarmupRepeats rounds of all five are run and discarded.
+for ($r = 0; $r -lt $WarmupRepeats + $Repeats; $r++) {
+    $m = Measure-PerCall { Get-DhubBatch -PipelineId $PipelineId -BatchId $BatchId }
+    $i = Measure-PerCall {
         Invoke-RestMethod -Uri $rawUri -Headers $headers
         foreach ($post in $posts) { Invoke-RestMethod -Method Post -Uri $post.Uri -Headers $headers -ContentType 'application/json' -Body $post.Body }
     }
-    $raw += [RawHttpFloor]::Run($rawUri, $postUris, $postBodies, $Token, $Calls)
-    $engineUs += [RawHttpFloor]::Engine($engine, $PipelineId, $BatchId, $Calls)
+    $w = [RawHttpFloor]::Run($rawUri, $postUris, $postBodies, $Token, $Calls)
+    $e = [RawHttpFloor]::Engine($engine, $PipelineId, $BatchId, $Calls)
     # What calling any cmdlet costs here, with no work at all: PowerShell's own share of every figure above.
-    $floor += Measure-PerCall { Get-DhubConnection }
+    $f = Measure-PerCall { Get-DhubConnection }
+    if ($r -ge $WarmupRepeats) { $module += $m; $irm += $i; $raw += $w; $engineUs += $e; $floor += $f }
 }
 function Median([double[]] $v) { $s = $v | Sort-Object; $s[[int][math]::Floor($s.Count / 2)] }
 @{ CmdletFloorUs = Median $floor; ModuleUs = Median $module; InvokeRestMethodUs = Median $irm; RawHttpClientUs = Median $raw; EngineUs = Median $engineUs; Calls = $Calls; Repeats = $Repeats } | ConvertTo-Json -Compress
