@@ -33,9 +33,15 @@ public static class RawHttpFloor
     {
         using var client = new HttpClient();
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        for (int i = 0; i < 1000; i++) { Once(client, uri, postUris, postBodies); }
+        return Time(() => Once(client, uri, postUris, postBodies), calls);
+    }
+
+    // µs per call, after as many warm-up calls.
+    private static double Time(Action call, int calls)
+    {
+        for (int i = 0; i < 1000; i++) { call(); }
         var sw = Stopwatch.StartNew();
-        for (int i = 0; i < calls; i++) { Once(client, uri, postUris, postBodies); }
+        for (int i = 0; i < calls; i++) { call(); }
         return sw.Elapsed.TotalMilliseconds * 1000.0 / calls;
     }
 
@@ -52,13 +58,8 @@ public static class RawHttpFloor
     }
 
     // The module's engine without PowerShell: Refit, the resilience pipeline, JSON and mapping to a Batch.
-    public static double Engine(DhubBatches.Engine.IBatchEngine engine, string pipelineId, string batchId, int calls)
-    {
-        for (int i = 0; i < 1000; i++) { engine.GetAsync(pipelineId, batchId, CancellationToken.None).GetAwaiter().GetResult(); }
-        var sw = Stopwatch.StartNew();
-        for (int i = 0; i < calls; i++) { engine.GetAsync(pipelineId, batchId, CancellationToken.None).GetAwaiter().GetResult(); }
-        return sw.Elapsed.TotalMilliseconds * 1000.0 / calls;
-    }
+    public static double Engine(DhubBatches.Engine.IBatchEngine engine, string pipelineId, string batchId, int calls) =>
+        Time(() => engine.GetAsync(pipelineId, batchId, CancellationToken.None).GetAwaiter().GetResult(), calls);
 }
 '@
 
