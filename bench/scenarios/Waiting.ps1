@@ -1,6 +1,7 @@
 # Child process: Wait-DhubBatch on running batches; reports this process's CPU time.
 #   Steady: after a warm-up wait, the CPU of a window in the middle of a wait — from 2 s after it starts until 1 s
-#           before it ends, so neither the start nor the final output of 1,000 timed-out batches is counted.
+#           before it ends, so neither the start nor the final output of 1,000 timed-out batches is counted — as the
+#           median of its three thirds.
 #   Fresh:  the CPU of a whole first wait in a new session, start-up JIT and the final output included.
 #   Idle:   the same window with the module imported and connected but no wait: what pwsh itself spends.
 param([string] $ModulePath, [string] $ApiUri, [string] $Backend, [string] $Token, [string] $PipelineId, [string] $IdsFile,
@@ -14,34 +15,49 @@ $ProgressPreference = 'SilentlyContinue' # measure the module, not the console's
 Add-Type -TypeDefinition @'
 using System;
 using System.Diagnostics;
+using System.Linq;
 using System.Threading;
 public sealed class CpuWindow
 {
-    // Reads this process's CPU time (all threads, exited ones too) at two moments, from a thread of its own.
-    public double CpuMs, WallMs;
-    public DateTimeOffset From, To;
+    // Reads this process's CPU time (all threads, exited ones too) from a thread of its own, over a window cut into
+    // consecutive parts; the figure is the median of the parts' CPU per minute.
+    private readonly double[] _cpuMs, _wallMs;
+    private DateTimeOffset _from, _to;
     private readonly Thread _thread;
-    public CpuWindow(int delayMs, int windowMs)
+    public CpuWindow(int delayMs, int windowMs, int parts)
     {
+        _cpuMs = new double[parts];
+        _wallMs = new double[parts];
         _thread = new Thread(() =>
         {
             Thread.Sleep(delayMs);
             var process = Process.GetCurrentProcess();
-            var cpu = process.TotalProcessorTime;
-            From = DateTimeOffset.UtcNow;
-            var clock = Stopwatch.StartNew();
-            Thread.Sleep(windowMs);
-            process.Refresh();
-            CpuMs = (process.TotalProcessorTime - cpu).TotalMilliseconds;
-            WallMs = clock.Elapsed.TotalMilliseconds;
-            To = DateTimeOffset.UtcNow;
+            _from = DateTimeOffset.UtcNow;
+            for (int i = 0; i < parts; i++)
+            {
+                process.Refresh();
+                var cpu = process.TotalProcessorTime;
+                var clock = Stopwatch.StartNew();
+                Thread.Sleep(windowMs / parts);
+                process.Refresh();
+                _cpuMs[i] = (process.TotalProcessorTime - cpu).TotalMilliseconds;
+                _wallMs[i] = clock.Elapsed.TotalMilliseconds;
+            }
+            _to = DateTimeOffset.UtcNow;
         }) { IsBackground = true };
         _thread.Start();
     }
     public System.Collections.Hashtable ToResult()
     {
         _thread.Join();
-        return new System.Collections.Hashtable { ["CpuMs"] = CpuMs, ["WallMs"] = WallMs, ["From"] = From.ToString("o"), ["To"] = To.ToString("o") };
+        var perMinute = new double[_cpuMs.Length];
+        for (int i = 0; i < perMinute.Length; i++) { perMinute[i] = _cpuMs[i] / _wallMs[i] * 60000; }
+        Array.Sort(perMinute);
+        return new System.Collections.Hashtable
+        {
+            ["CpuPerMinuteMs"] = perMinute[perMinute.Length / 2], ["Parts"] = string.Join(", ", perMinute.Select(v => v.ToString("0"))),
+            ["From"] = _from.ToString("o"), ["To"] = _to.ToString("o"),
+        };
     }
 }
 '@
@@ -50,7 +66,7 @@ $control = "$($ApiUri.TrimEnd('/'))/_emulator/requests" # the dhub API root is t
 $out = @(); $timeouts = @()
 if ($Mode -eq 'Idle') {
     Start-Sleep -Seconds 3
-    $window = [CpuWindow]::new(0, $Seconds * 1000)
+    $window = [CpuWindow]::new(0, $Seconds * 1000, 3)
     $result = $window.ToResult()
 }
 elseif ($Mode -eq 'Steady') {
@@ -59,7 +75,7 @@ elseif ($Mode -eq 'Steady') {
     $null = Wait-DhubBatch -PipelineId $PipelineId -BatchId $ids -Timeout 10 -PollingInterval 0.1 -ErrorAction SilentlyContinue
     Start-Sleep -Seconds 3
     $null = Invoke-RestMethod -Method Delete -Uri $control
-    $window = [CpuWindow]::new(2000, $Seconds * 1000)
+    $window = [CpuWindow]::new(2000, $Seconds * 1000, 3)
     $out = Wait-DhubBatch -PipelineId $PipelineId -BatchId $ids -Timeout ($Seconds + 3) -PollingInterval $PollingInterval -ErrorAction SilentlyContinue -ErrorVariable timeouts
     $result = $window.ToResult()
 }
@@ -73,7 +89,7 @@ else {
     $out = Wait-DhubBatch -PipelineId $PipelineId -BatchId $ids -Timeout $Seconds -PollingInterval $PollingInterval -ErrorAction SilentlyContinue -ErrorVariable timeouts
     $sw.Stop()
     $process.Refresh()
-    $result = @{ CpuMs = ($process.TotalProcessorTime - $cpuBefore).TotalMilliseconds; WallMs = $sw.Elapsed.TotalMilliseconds; From = $from.ToString('o'); To = [DateTimeOffset]::UtcNow.ToString('o') }
+    $result = @{ CpuPerMinuteMs = ($process.TotalProcessorTime - $cpuBefore).TotalMilliseconds / $sw.Elapsed.TotalMinutes; From = $from.ToString('o'); To = [DateTimeOffset]::UtcNow.ToString('o') }
 }
 $result.Output = @($out).Count
 $result.Timeouts = @($timeouts).Count
