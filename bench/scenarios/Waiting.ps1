@@ -89,7 +89,7 @@ else {
     $out = Wait-DhubBatch -PipelineId $PipelineId -BatchId $ids -Timeout $Seconds -PollingInterval $PollingInterval -ErrorAction SilentlyContinue -ErrorVariable timeouts
     $sw.Stop()
     $process.Refresh()
-    $result = @{ CpuPerMinuteMs = ($process.TotalProcessorTime - $cpuBefore).TotalMilliseconds / $sw.Elapsed.TotalMinutes; From = $from.ToString('o'); To = [DateTimeOffset]::UtcNow.ToString('o') }
+    $result = @{ CpuPerMinuteMs = ($process.TotalProcessorTime - $cpuBefore).TotalMilliseconds / $sw.Elapsed.TotalMinutes; Parts = 'whole wait'; From = $from.ToString('o'); To = [DateTimeOffset]::UtcNow.ToString('o') }
 }
 $result.Output = @($out).Count
 $result.Timeouts = @($timeouts).Count
