@@ -4,77 +4,76 @@ using System.Net.Http.Headers;
 using System.Runtime.InteropServices;
 using System.Security;
 
-namespace DhubBatches.Engine.Http
+namespace DhubBatches.Engine.Http;
+
+/// <summary>Builds the one HttpClient of an engine: pooled connections, resilience, per-attempt logging.</summary>
+internal static class ApiHttpClient
 {
-    /// <summary>Builds the one HttpClient of an engine: pooled connections, resilience, per-attempt logging.</summary>
-    internal static class ApiHttpClient
+    public static HttpClient Create(EngineSettings settings, Uri? baseAddress = null, Func<HttpMessageHandler, HttpMessageHandler>? wrapAttempt = null)
     {
-        public static HttpClient Create(EngineSettings settings, Uri? baseAddress = null, Func<HttpMessageHandler, HttpMessageHandler>? wrapAttempt = null)
+        var sockets = new SocketsHttpHandler
         {
-            var sockets = new SocketsHttpHandler
-            {
-                PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-                PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
-                ConnectTimeout = TimeSpan.FromSeconds(Math.Min(30, settings.TimeoutSec > 0 ? settings.TimeoutSec : 30)),
-                // The redirect handler drops Authorization on every redirect, so a secret never follows one to another host.
-                AllowAutoRedirect = true,
-                MaxAutomaticRedirections = 5,
-                AutomaticDecompression = System.Net.DecompressionMethods.GZip | System.Net.DecompressionMethods.Deflate,
-            };
-            if (settings.SkipCertificateCheck)
-            {
-                sockets.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
-            }
-
-            HttpMessageHandler attempt = new RequestLogHandler(sockets);
-            if (wrapAttempt != null)
-            {
-                attempt = wrapAttempt(attempt);
-            }
-            var handler = new ResilienceHandler(RetryPolicy.Create(settings), attempt);
-
-            var client = new HttpClient(handler)
-            {
-                BaseAddress = baseAddress ?? settings.Uri,
-                Timeout = System.Threading.Timeout.InfiniteTimeSpan, // per attempt, in the resilience pipeline
-            };
-            client.DefaultRequestHeaders.UserAgent.Clear();
-            client.DefaultRequestHeaders.TryAddWithoutValidation("User-Agent", settings.UserAgent);
-            client.DefaultRequestHeaders.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
-            var authorization = Authorization(settings);
-            if (authorization != null)
-            {
-                client.DefaultRequestHeaders.Authorization = authorization;
-            }
-            return client;
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
+            ConnectTimeout = TimeSpan.FromSeconds(Math.Min(30, settings.TimeoutSec > 0 ? settings.TimeoutSec : 30)),
+            // The redirect handler drops Authorization on every redirect, so a secret never follows one to another host.
+            AllowAutoRedirect = true,
+            MaxAutomaticRedirections = 5,
+            AutomaticDecompression = System.Net.DecompressionMethods.GZip | System.Net.DecompressionMethods.Deflate,
+        };
+        if (settings.SkipCertificateCheck)
+        {
+            sockets.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
         }
 
-        private static AuthenticationHeaderValue? Authorization(EngineSettings settings)
+        HttpMessageHandler attempt = new RequestLogHandler(sockets);
+        if (wrapAttempt != null)
         {
-            if (settings.Authentication == AuthenticationKind.None || settings.Secret == null)
-            {
-                return null;
-            }
-            var secret = Reveal(settings.Secret);
-            return settings.Authentication == AuthenticationKind.Basic
-                ? new AuthenticationHeaderValue("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(secret)))
-                : new AuthenticationHeaderValue("Bearer", secret);
+            attempt = wrapAttempt(attempt);
         }
+        var handler = new ResilienceHandler(RetryPolicy.Create(settings), attempt);
 
-        private static string Reveal(SecureString secure)
+        var client = new HttpClient(handler)
         {
-            var pointer = IntPtr.Zero;
-            try
+            BaseAddress = baseAddress ?? settings.Uri,
+            Timeout = System.Threading.Timeout.InfiniteTimeSpan, // per attempt, in the resilience pipeline
+        };
+        client.DefaultRequestHeaders.UserAgent.Clear();
+        client.DefaultRequestHeaders.TryAddWithoutValidation("User-Agent", settings.UserAgent);
+        client.DefaultRequestHeaders.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        var authorization = Authorization(settings);
+        if (authorization != null)
+        {
+            client.DefaultRequestHeaders.Authorization = authorization;
+        }
+        return client;
+    }
+
+    private static AuthenticationHeaderValue? Authorization(EngineSettings settings)
+    {
+        if (settings.Authentication == AuthenticationKind.None || settings.Secret == null)
+        {
+            return null;
+        }
+        var secret = Reveal(settings.Secret);
+        return settings.Authentication == AuthenticationKind.Basic
+            ? new AuthenticationHeaderValue("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(secret)))
+            : new AuthenticationHeaderValue("Bearer", secret);
+    }
+
+    private static string Reveal(SecureString secure)
+    {
+        var pointer = IntPtr.Zero;
+        try
+        {
+            pointer = Marshal.SecureStringToGlobalAllocUnicode(secure);
+            return Marshal.PtrToStringUni(pointer) ?? string.Empty;
+        }
+        finally
+        {
+            if (pointer != IntPtr.Zero)
             {
-                pointer = Marshal.SecureStringToGlobalAllocUnicode(secure);
-                return Marshal.PtrToStringUni(pointer) ?? string.Empty;
-            }
-            finally
-            {
-                if (pointer != IntPtr.Zero)
-                {
-                    Marshal.ZeroFreeGlobalAllocUnicode(pointer);
-                }
+                Marshal.ZeroFreeGlobalAllocUnicode(pointer);
             }
         }
     }

@@ -5,62 +5,61 @@ using System.Net.Http;
 using System.Threading;
 using System.Threading.Tasks;
 
-namespace DhubBatches.Engine.Http
+namespace DhubBatches.Engine.Http;
+
+/// <summary>
+/// One -Verbose line per attempt: method, URL, status, elapsed ms. Headers are never logged (they carry the
+/// secret); the body of a failed answer goes to -Debug, shortened.
+/// </summary>
+internal sealed class RequestLogHandler : DelegatingHandler
 {
-    /// <summary>
-    /// One -Verbose line per attempt: method, URL, status, elapsed ms. Headers are never logged (they carry the
-    /// secret); the body of a failed answer goes to -Debug, shortened.
-    /// </summary>
-    internal sealed class RequestLogHandler : DelegatingHandler
+    private const int MaxDebugBody = 1000;
+
+    public RequestLogHandler(HttpMessageHandler inner)
+        : base(inner)
     {
-        private const int MaxDebugBody = 1000;
+    }
 
-        public RequestLogHandler(HttpMessageHandler inner)
-            : base(inner)
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var log = EngineLog.Current;
+        if (log != null && !log.IsVerboseEnabled)
         {
+            log = null; // nobody reads it: do not build the text
         }
-
-        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        var started = Stopwatch.GetTimestamp();
+        try
         {
-            var log = EngineLog.Current;
-            if (log != null && !log.IsVerboseEnabled)
-            {
-                log = null; // nobody reads it: do not build the text
-            }
-            var started = Stopwatch.GetTimestamp();
-            try
-            {
-                var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
-                if (log != null)
-                {
-                    log.Verbose(string.Format(
-                        CultureInfo.InvariantCulture,
-                        "{0} {1} -> {2} {3} ({4} ms)",
-                        request.Method,
-                        request.RequestUri,
-                        (int)response.StatusCode,
-                        response.ReasonPhrase,
-                        Elapsed(started)));
-                }
-                return response;
-            }
-            catch (Exception ex) when (log != null)
+            var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            if (log != null)
             {
                 log.Verbose(string.Format(
                     CultureInfo.InvariantCulture,
-                    "{0} {1} -> {2} ({3} ms)",
+                    "{0} {1} -> {2} {3} ({4} ms)",
                     request.Method,
                     request.RequestUri,
-                    ex is OperationCanceledException ? "cancelled" : "failed: " + ex.Message,
+                    (int)response.StatusCode,
+                    response.ReasonPhrase,
                     Elapsed(started)));
-                throw;
             }
+            return response;
         }
-
-        private static long Elapsed(long started) =>
-            (long)((Stopwatch.GetTimestamp() - started) * 1000.0 / Stopwatch.Frequency);
-
-        public static string Shorten(string? body) =>
-            body == null ? string.Empty : body.Length <= MaxDebugBody ? body : body.Substring(0, MaxDebugBody) + "…";
+        catch (Exception ex) when (log != null)
+        {
+            log.Verbose(string.Format(
+                CultureInfo.InvariantCulture,
+                "{0} {1} -> {2} ({3} ms)",
+                request.Method,
+                request.RequestUri,
+                ex is OperationCanceledException ? "cancelled" : "failed: " + ex.Message,
+                Elapsed(started)));
+            throw;
+        }
     }
+
+    private static long Elapsed(long started) =>
+        (long)((Stopwatch.GetTimestamp() - started) * 1000.0 / Stopwatch.Frequency);
+
+    public static string Shorten(string? body) =>
+        body == null ? string.Empty : body.Length <= MaxDebugBody ? body : body.Substring(0, MaxDebugBody) + "…";
 }

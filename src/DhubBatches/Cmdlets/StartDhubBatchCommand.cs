@@ -5,122 +5,121 @@ using System.Management.Automation;
 using DhubBatches.Completion;
 using DhubBatches.Engine;
 
-namespace DhubBatches.Cmdlets
+namespace DhubBatches.Cmdlets;
+
+/// <summary>What Start-DhubBatch does when the pipeline already has a batch that is not complete.</summary>
+public enum IfActiveAction
 {
-    /// <summary>What Start-DhubBatch does when the pipeline already has a batch that is not complete.</summary>
-    public enum IfActiveAction
+    Start,
+    Skip,
+    Fail,
+}
+
+/// <summary>Start-DhubBatch: starts a batch of a pipeline; with -Wait, also waits for it.</summary>
+[Cmdlet(VerbsLifecycle.Start, "DhubBatch", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(Batch))]
+public sealed class StartDhubBatchCommand : BatchCommand
+{
+    private readonly List<Batch> _toWaitFor = new List<Batch>();
+
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(PipelineIdCompleter))]
+    public string PipelineId { get; set; } = null!;
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? PipelineVersion { get; set; }
+
+    /// <summary>Prefect run parameters (merged over the deployment's own).</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public Hashtable? Parameter { get; set; }
+
+    [Parameter]
+    public IfActiveAction IfActive { get; set; } = IfActiveAction.Start;
+
+    [Parameter]
+    public SwitchParameter Wait { get; set; }
+
+    /// <summary>With -Wait: seconds to wait in all; -1 waits without limit.</summary>
+    [Parameter]
+    [ValidateRange(-1, int.MaxValue)]
+    public int Timeout { get; set; } = -1;
+
+    /// <summary>With -Wait: seconds between polls (fractions allowed).</summary>
+    [Parameter]
+    [ValidateRange(0.05, 3600.0)]
+    public double PollingInterval { get; set; } = 5;
+
+    protected override void ProcessRecord()
     {
-        Start,
-        Skip,
-        Fail,
-    }
-
-    /// <summary>Start-DhubBatch: starts a batch of a pipeline; with -Wait, also waits for it.</summary>
-    [Cmdlet(VerbsLifecycle.Start, "DhubBatch", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
-    [OutputType(typeof(Batch))]
-    public sealed class StartDhubBatchCommand : BatchCommand
-    {
-        private readonly List<Batch> _toWaitFor = new List<Batch>();
-
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-        [ValidateNotNullOrEmpty]
-        [ArgumentCompleter(typeof(PipelineIdCompleter))]
-        public string PipelineId { get; set; } = null!;
-
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string? PipelineVersion { get; set; }
-
-        /// <summary>Prefect run parameters (merged over the deployment's own).</summary>
-        [Parameter]
-        [ValidateNotNull]
-        public Hashtable? Parameter { get; set; }
-
-        [Parameter]
-        public IfActiveAction IfActive { get; set; } = IfActiveAction.Start;
-
-        [Parameter]
-        public SwitchParameter Wait { get; set; }
-
-        /// <summary>With -Wait: seconds to wait in all; -1 waits without limit.</summary>
-        [Parameter]
-        [ValidateRange(-1, int.MaxValue)]
-        public int Timeout { get; set; } = -1;
-
-        /// <summary>With -Wait: seconds between polls (fractions allowed).</summary>
-        [Parameter]
-        [ValidateRange(0.05, 3600.0)]
-        public double PollingInterval { get; set; } = 5;
-
-        protected override void ProcessRecord()
+        ForItem(PipelineId, () =>
         {
-            ForItem(PipelineId, () =>
+            ValidateIds(PipelineId);
+            if (IfActive != IfActiveAction.Start)
             {
-                ValidateIds(PipelineId);
-                if (IfActive != IfActiveAction.Start)
+                var active = ActiveBatch();
+                if (active != null)
                 {
-                    var active = ActiveBatch();
-                    if (active != null)
+                    if (IfActive == IfActiveAction.Fail)
                     {
-                        if (IfActive == IfActiveAction.Fail)
-                        {
-                            WriteError(DhubErrors.Record(
-                                DhubErrorKind.DhubBatchActive,
-                                $"Pipeline '{PipelineId}' already has an active batch {active.Id} ({active.State.ToString().ToLowerInvariant()}; {active.StepSummary}).",
-                                PipelineId));
-                            return;
-                        }
-                        WriteVerbose($"Pipeline '{PipelineId}' already has an active batch {active.Id}; not starting another (-IfActive Skip).");
-                        Output(active);
+                        WriteError(DhubErrors.Record(
+                            DhubErrorKind.DhubBatchActive,
+                            $"Pipeline '{PipelineId}' already has an active batch {active.Id} ({active.State.ToString().ToLowerInvariant()}; {active.StepSummary}).",
+                            PipelineId));
                         return;
                     }
-                }
-
-                var what = PipelineVersion == null ? "Start batch" : $"Start batch (version {PipelineVersion})";
-                if (!ShouldProcess(PipelineId, what))
-                {
+                    WriteVerbose($"Pipeline '{PipelineId}' already has an active batch {active.Id}; not starting another (-IfActive Skip).");
+                    Output(active);
                     return;
                 }
-                var request = new StartRequest(PipelineId)
-                {
-                    PipelineVersion = PipelineVersion,
-                    Parameters = Parameter == null ? null : PlainValues.FromHashtable(Parameter),
-                };
-                Output(Await(token => Engine.StartAsync(request, token)));
-            });
-        }
+            }
 
-        protected override void EndProcessing()
-        {
-            if (Wait && _toWaitFor.Count > 0)
+            var what = PipelineVersion == null ? "Start batch" : $"Start batch (version {PipelineVersion})";
+            if (!ShouldProcess(PipelineId, what))
             {
-                new BatchWaiter(this, Engine, TimeoutFromSeconds(Timeout), TimeSpan.FromSeconds(PollingInterval)).Run(_toWaitFor);
+                return;
             }
-        }
+            var request = new StartRequest(PipelineId)
+            {
+                PipelineVersion = PipelineVersion,
+                Parameters = Parameter == null ? null : PlainValues.FromHashtable(Parameter),
+            };
+            Output(Await(token => Engine.StartAsync(request, token)));
+        });
+    }
 
-        private void Output(Batch batch)
+    protected override void EndProcessing()
+    {
+        if (Wait && _toWaitFor.Count > 0)
         {
-            if (Wait)
-            {
-                _toWaitFor.Add(batch); // written by the waiter as it completes
-            }
-            else
-            {
-                WriteObject(batch);
-            }
+            new BatchWaiter(this, Engine, TimeoutFromSeconds(Timeout), TimeSpan.FromSeconds(PollingInterval)).Run(_toWaitFor);
         }
+    }
 
-        private Batch? ActiveBatch()
+    private void Output(Batch batch)
+    {
+        if (Wait)
         {
-            try
-            {
-                var latest = Await(token => Engine.GetLatestAsync(PipelineId, token));
-                return latest.IsComplete ? null : latest;
-            }
-            catch (DhubException ex) when (ex.Kind == DhubErrorKind.DhubBatchNotFound)
-            {
-                return null; // the pipeline has no batches yet
-            }
+            _toWaitFor.Add(batch); // written by the waiter as it completes
+        }
+        else
+        {
+            WriteObject(batch);
+        }
+    }
+
+    private Batch? ActiveBatch()
+    {
+        try
+        {
+            var latest = Await(token => Engine.GetLatestAsync(PipelineId, token));
+            return latest.IsComplete ? null : latest;
+        }
+        catch (DhubException ex) when (ex.Kind == DhubErrorKind.DhubBatchNotFound)
+        {
+            return null; // the pipeline has no batches yet
         }
     }
 }

@@ -3,88 +3,87 @@ using System.Collections.Generic;
 using System.Management.Automation;
 using DhubBatches.Completion;
 
-namespace DhubBatches.Cmdlets
+namespace DhubBatches.Cmdlets;
+
+/// <summary>
+/// Wait-DhubBatch: waits for batches to complete, like Wait-Job: all piped batches in one poll loop, each output
+/// as it completes. Ctrl+C stops waiting, never the batches.
+/// </summary>
+[Cmdlet(VerbsLifecycle.Wait, "DhubBatch", DefaultParameterSetName = InputObjectSet)]
+[OutputType(typeof(Batch))]
+public sealed class WaitDhubBatchCommand : BatchCommand
 {
-    /// <summary>
-    /// Wait-DhubBatch: waits for batches to complete, like Wait-Job: all piped batches in one poll loop, each output
-    /// as it completes. Ctrl+C stops waiting, never the batches.
-    /// </summary>
-    [Cmdlet(VerbsLifecycle.Wait, "DhubBatch", DefaultParameterSetName = InputObjectSet)]
-    [OutputType(typeof(Batch))]
-    public sealed class WaitDhubBatchCommand : BatchCommand
+    private const string InputObjectSet = "InputObject";
+    private const string ByIdSet = "ById";
+
+    private readonly List<Batch> _batches = new List<Batch>();
+
+    [Parameter(ParameterSetName = InputObjectSet, Mandatory = true, Position = 0, ValueFromPipeline = true)]
+    [ValidateNotNull]
+    public Batch[] InputObject { get; set; } = null!;
+
+    [Parameter(ParameterSetName = ByIdSet, Mandatory = true, Position = 0)]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(PipelineIdCompleter))]
+    public string PipelineId { get; set; } = null!;
+
+    [Parameter(ParameterSetName = ByIdSet, Mandatory = true, Position = 1)]
+    [Alias("Id")]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(BatchIdCompleter))]
+    public string[] BatchId { get; set; } = null!;
+
+    /// <summary>Seconds to wait for all batches; -1 (default) waits without limit.</summary>
+    [Parameter]
+    [ValidateRange(-1, int.MaxValue)]
+    public int Timeout { get; set; } = -1;
+
+    /// <summary>Seconds between polls of each batch (fractions allowed).</summary>
+    [Parameter]
+    [ValidateRange(0.05, 3600.0)]
+    public double PollingInterval { get; set; } = 5;
+
+    /// <summary>Return as soon as any one batch completes.</summary>
+    [Parameter]
+    public SwitchParameter Any { get; set; }
+
+    protected override void ProcessRecord()
     {
-        private const string InputObjectSet = "InputObject";
-        private const string ByIdSet = "ById";
-
-        private readonly List<Batch> _batches = new List<Batch>();
-
-        [Parameter(ParameterSetName = InputObjectSet, Mandatory = true, Position = 0, ValueFromPipeline = true)]
-        [ValidateNotNull]
-        public Batch[] InputObject { get; set; } = null!;
-
-        [Parameter(ParameterSetName = ByIdSet, Mandatory = true, Position = 0)]
-        [ValidateNotNullOrEmpty]
-        [ArgumentCompleter(typeof(PipelineIdCompleter))]
-        public string PipelineId { get; set; } = null!;
-
-        [Parameter(ParameterSetName = ByIdSet, Mandatory = true, Position = 1)]
-        [Alias("Id")]
-        [ValidateNotNullOrEmpty]
-        [ArgumentCompleter(typeof(BatchIdCompleter))]
-        public string[] BatchId { get; set; } = null!;
-
-        /// <summary>Seconds to wait for all batches; -1 (default) waits without limit.</summary>
-        [Parameter]
-        [ValidateRange(-1, int.MaxValue)]
-        public int Timeout { get; set; } = -1;
-
-        /// <summary>Seconds between polls of each batch (fractions allowed).</summary>
-        [Parameter]
-        [ValidateRange(0.05, 3600.0)]
-        public double PollingInterval { get; set; } = 5;
-
-        /// <summary>Return as soon as any one batch completes.</summary>
-        [Parameter]
-        public SwitchParameter Any { get; set; }
-
-        protected override void ProcessRecord()
+        if (ParameterSetName == ByIdSet)
         {
-            if (ParameterSetName == ByIdSet)
+            foreach (var batchId in BatchId)
             {
-                foreach (var batchId in BatchId)
+                ForItem(batchId, () =>
                 {
-                    ForItem(batchId, () =>
-                    {
-                        ValidateIds(PipelineId, batchId);
-                        _batches.Add(new Batch(PipelineId, batchId, ResolvedConnection.Backend));
-                    });
-                }
-                return;
-            }
-            foreach (var batch in InputObject)
-            {
-                ForItem(batch, () =>
-                {
-                    ValidateIds(batch.PipelineId, batch.Id);
-                    _batches.Add(batch);
+                    ValidateIds(PipelineId, batchId);
+                    _batches.Add(new Batch(PipelineId, batchId, ResolvedConnection.Backend));
                 });
             }
+            return;
         }
-
-        protected override void EndProcessing()
+        foreach (var batch in InputObject)
         {
-            if (_batches.Count == 0)
+            ForItem(batch, () =>
             {
-                return;
-            }
-            try
-            {
-                new BatchWaiter(this, Engine, TimeoutFromSeconds(Timeout), TimeSpan.FromSeconds(PollingInterval), Any).Run(_batches);
-            }
-            catch (DhubException ex)
-            {
-                WriteDhubError(ex, null);
-            }
+                ValidateIds(batch.PipelineId, batch.Id);
+                _batches.Add(batch);
+            });
+        }
+    }
+
+    protected override void EndProcessing()
+    {
+        if (_batches.Count == 0)
+        {
+            return;
+        }
+        try
+        {
+            new BatchWaiter(this, Engine, TimeoutFromSeconds(Timeout), TimeSpan.FromSeconds(PollingInterval), Any).Run(_batches);
+        }
+        catch (DhubException ex)
+        {
+            WriteDhubError(ex, null);
         }
     }
 }

@@ -6,37 +6,36 @@ using System.Management.Automation;
 using System.Management.Automation.Language;
 using DhubBatches.Engine;
 
-namespace DhubBatches.Completion
-{
-    /// <summary>Tab on -BatchId: recent batches of the chosen pipeline, newest first, with their state in the tooltip.</summary>
-    internal sealed class BatchIdCompleter : IArgumentCompleter
-    {
-        private const int RecentBatches = 25;
+namespace DhubBatches.Completion;
 
-        public IEnumerable<CompletionResult> CompleteArgument(
-            string commandName,
-            string parameterName,
-            string wordToComplete,
-            CommandAst commandAst,
-            IDictionary fakeBoundParameters)
+/// <summary>Tab on -BatchId: recent batches of the chosen pipeline, newest first, with their state in the tooltip.</summary>
+internal sealed class BatchIdCompleter : IArgumentCompleter
+{
+    private const int RecentBatches = 25;
+
+    public IEnumerable<CompletionResult> CompleteArgument(
+        string commandName,
+        string parameterName,
+        string wordToComplete,
+        CommandAst commandAst,
+        IDictionary fakeBoundParameters)
+    {
+        var pipelineId = CompletionSource.FirstString(fakeBoundParameters, "PipelineId");
+        if (string.IsNullOrEmpty(pipelineId))
         {
-            var pipelineId = CompletionSource.FirstString(fakeBoundParameters, "PipelineId");
-            if (string.IsNullOrEmpty(pipelineId))
-            {
-                return Array.Empty<CompletionResult>();
-            }
-            return CompletionSource.Complete(
-                wordToComplete,
-                fakeBoundParameters,
-                "batches\n" + pipelineId,
-                TimeSpan.FromSeconds(10),
-                async (engine, token) =>
-                {
-                    var page = await engine.GetPageAsync(pipelineId!, new BatchPageRequest { Limit = RecentBatches }, token).ConfigureAwait(false);
-                    return page.Items
-                        .Select(b => new CompletionCandidate(b.Id, $"{b.EngineState ?? b.State.ToString().ToLowerInvariant()}; {b.StepSummary}"))
-                        .ToList();
-                });
+            return Array.Empty<CompletionResult>();
         }
+        return CompletionSource.Complete(
+            wordToComplete,
+            fakeBoundParameters,
+            "batches\n" + pipelineId,
+            TimeSpan.FromSeconds(10),
+            async (engine, token) =>
+            {
+                var page = await engine.GetPageAsync(pipelineId!, new BatchPageRequest { Limit = RecentBatches }, token).ConfigureAwait(false);
+                return page.Items
+                    .Select(b => new CompletionCandidate(b.Id, $"{b.EngineState ?? b.State.ToString().ToLowerInvariant()}; {b.StepSummary}"))
+                    .ToList();
+            });
     }
 }

@@ -10,110 +10,109 @@ using System.Threading.Tasks;
 using DhubBatches.Connections;
 using DhubBatches.Engine;
 
-namespace DhubBatches.Completion
-{
-    /// <summary>
-    /// What both completers share: find the connection the command would use, ask the server with a short
-    /// timeout, cache the answer briefly, and never throw — a completer that throws or hangs breaks Tab.
-    /// </summary>
-    internal static class CompletionSource
-    {
-        private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(2);
-        private static readonly ConcurrentDictionary<string, (DateTime Expires, IReadOnlyList<CompletionCandidate> Items)> s_cache =
-            new ConcurrentDictionary<string, (DateTime, IReadOnlyList<CompletionCandidate>)>(StringComparer.Ordinal);
+namespace DhubBatches.Completion;
 
-        public static IEnumerable<CompletionResult> Complete(
-            string wordToComplete,
-            IDictionary fakeBoundParameters,
-            string cacheKey,
-            TimeSpan cacheFor,
-            Func<IBatchEngine, CancellationToken, Task<IReadOnlyList<CompletionCandidate>>> fetch)
+/// <summary>
+/// What both completers share: find the connection the command would use, ask the server with a short
+/// timeout, cache the answer briefly, and never throw — a completer that throws or hangs breaks Tab.
+/// </summary>
+internal static class CompletionSource
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(2);
+    private static readonly ConcurrentDictionary<string, (DateTime Expires, IReadOnlyList<CompletionCandidate> Items)> s_cache =
+        new ConcurrentDictionary<string, (DateTime, IReadOnlyList<CompletionCandidate>)>(StringComparer.Ordinal);
+
+    public static IEnumerable<CompletionResult> Complete(
+        string wordToComplete,
+        IDictionary fakeBoundParameters,
+        string cacheKey,
+        TimeSpan cacheFor,
+        Func<IBatchEngine, CancellationToken, Task<IReadOnlyList<CompletionCandidate>>> fetch)
+    {
+        try
         {
-            try
-            {
-                var connection = ConnectionOf(fakeBoundParameters);
-                if (connection == null)
-                {
-                    return Array.Empty<CompletionResult>();
-                }
-                var key = connection.GetHashCode() + "\n" + cacheKey;
-                if (!s_cache.TryGetValue(key, out var cached) || cached.Expires < DateTime.UtcNow)
-                {
-                    using var timeout = new CancellationTokenSource(s_timeout);
-                    var task = fetch(connection.Engine, timeout.Token);
-                    if (!task.Wait(s_timeout) || task.IsFaulted || task.IsCanceled)
-                    {
-                        return Array.Empty<CompletionResult>();
-                    }
-                    cached = (DateTime.UtcNow + cacheFor, task.Result);
-                    s_cache[key] = cached;
-                }
-                var pattern = WildcardPattern.Get(Unquote(wordToComplete) + "*", WildcardOptions.IgnoreCase);
-                return cached.Items
-                    .Where(c => pattern.IsMatch(c.Value))
-                    .Select(c => new CompletionResult(Quote(c.Value), c.Value, CompletionResultType.ParameterValue, c.ToolTip))
-                    .ToList();
-            }
-            catch (Exception ex) when (!(ex is OutOfMemoryException))
+            var connection = ConnectionOf(fakeBoundParameters);
+            if (connection == null)
             {
                 return Array.Empty<CompletionResult>();
             }
+            var key = connection.GetHashCode() + "\n" + cacheKey;
+            if (!s_cache.TryGetValue(key, out var cached) || cached.Expires < DateTime.UtcNow)
+            {
+                using var timeout = new CancellationTokenSource(s_timeout);
+                var task = fetch(connection.Engine, timeout.Token);
+                if (!task.Wait(s_timeout) || task.IsFaulted || task.IsCanceled)
+                {
+                    return Array.Empty<CompletionResult>();
+                }
+                cached = (DateTime.UtcNow + cacheFor, task.Result);
+                s_cache[key] = cached;
+            }
+            var pattern = WildcardPattern.Get(Unquote(wordToComplete) + "*", WildcardOptions.IgnoreCase);
+            return cached.Items
+                .Where(c => pattern.IsMatch(c.Value))
+                .Select(c => new CompletionResult(Quote(c.Value), c.Value, CompletionResultType.ParameterValue, c.ToolTip))
+                .ToList();
         }
-
-        public static string? FirstString(IDictionary fakeBoundParameters, string name)
+        catch (Exception ex) when (!(ex is OutOfMemoryException))
         {
-            if (!fakeBoundParameters.Contains(name))
-            {
-                return null;
-            }
-            var value = fakeBoundParameters[name];
-            if (value is PSObject pso)
-            {
-                value = pso.BaseObject;
-            }
-            return value switch
-            {
-                string s => s,
-                IEnumerable sequence => sequence.Cast<object?>().Select(o => o?.ToString()).FirstOrDefault(),
-                _ => value?.ToString(),
-            };
-        }
-
-        private static DhubConnection? ConnectionOf(IDictionary fakeBoundParameters)
-        {
-            var explicitConnection = fakeBoundParameters.Contains("Connection")
-                ? (fakeBoundParameters["Connection"] is PSObject pso ? pso.BaseObject : fakeBoundParameters["Connection"]) as DhubConnection
-                : null;
-            try
-            {
-                return SessionConnections.Current.Resolve(explicitConnection, SessionConnections.UserAgent);
-            }
-            catch (DhubException)
-            {
-                return null; // not connected: nothing to offer
-            }
-        }
-
-        private static string Unquote(string word) => word.Trim('\'', '"');
-
-        /// <summary>Quotes a value that would not survive as a bare word (spaces, $, quotes, …).</summary>
-        private static string Quote(string value)
-        {
-            var needsQuotes = value.Length == 0 || value.Any(c => char.IsWhiteSpace(c) || "'\"`$(){}[];,|&<>@#".IndexOf(c) >= 0);
-            return needsQuotes ? "'" + CodeGeneration.EscapeSingleQuotedStringContent(value) + "'" : value;
+            return Array.Empty<CompletionResult>();
         }
     }
 
-    internal sealed class CompletionCandidate
+    public static string? FirstString(IDictionary fakeBoundParameters, string name)
     {
-        public CompletionCandidate(string value, string toolTip)
+        if (!fakeBoundParameters.Contains(name))
         {
-            Value = value;
-            ToolTip = toolTip;
+            return null;
         }
-
-        public string Value { get; }
-
-        public string ToolTip { get; }
+        var value = fakeBoundParameters[name];
+        if (value is PSObject pso)
+        {
+            value = pso.BaseObject;
+        }
+        return value switch
+        {
+            string s => s,
+            IEnumerable sequence => sequence.Cast<object?>().Select(o => o?.ToString()).FirstOrDefault(),
+            _ => value?.ToString(),
+        };
     }
+
+    private static DhubConnection? ConnectionOf(IDictionary fakeBoundParameters)
+    {
+        var explicitConnection = fakeBoundParameters.Contains("Connection")
+            ? (fakeBoundParameters["Connection"] is PSObject pso ? pso.BaseObject : fakeBoundParameters["Connection"]) as DhubConnection
+            : null;
+        try
+        {
+            return SessionConnections.Current.Resolve(explicitConnection, SessionConnections.UserAgent);
+        }
+        catch (DhubException)
+        {
+            return null; // not connected: nothing to offer
+        }
+    }
+
+    private static string Unquote(string word) => word.Trim('\'', '"');
+
+    /// <summary>Quotes a value that would not survive as a bare word (spaces, $, quotes, …).</summary>
+    private static string Quote(string value)
+    {
+        var needsQuotes = value.Length == 0 || value.Any(c => char.IsWhiteSpace(c) || "'\"`$(){}[];,|&<>@#".IndexOf(c) >= 0);
+        return needsQuotes ? "'" + CodeGeneration.EscapeSingleQuotedStringContent(value) + "'" : value;
+    }
+}
+
+internal sealed class CompletionCandidate
+{
+    public CompletionCandidate(string value, string toolTip)
+    {
+        Value = value;
+        ToolTip = toolTip;
+    }
+
+    public string Value { get; }
+
+    public string ToolTip { get; }
 }

@@ -7,123 +7,122 @@ using System.Runtime.CompilerServices;
 using System.Security;
 using DhubBatches.Engine;
 
-namespace DhubBatches.Connections
+namespace DhubBatches.Connections;
+
+/// <summary>
+/// The connections of one runspace: the default set by Connect-Dhub, and the one resolved from the
+/// environment (kept while the environment is unchanged, so its HTTP connections are reused).
+/// Per runspace, so thread jobs and hosted runspaces do not see each other's default.
+/// </summary>
+internal sealed class SessionConnections
 {
-    /// <summary>
-    /// The connections of one runspace: the default set by Connect-Dhub, and the one resolved from the
-    /// environment (kept while the environment is unchanged, so its HTTP connections are reused).
-    /// Per runspace, so thread jobs and hosted runspaces do not see each other's default.
-    /// </summary>
-    internal sealed class SessionConnections
+    private static readonly ConditionalWeakTable<Runspace, SessionConnections> s_byRunspace =
+        new ConditionalWeakTable<Runspace, SessionConnections>();
+    private static readonly SessionConnections s_noRunspace = new SessionConnections();
+
+    private readonly object _gate = new object();
+    private DhubConnection? _default;
+    private DhubConnection? _fromEnvironment;
+    private string? _environmentKey;
+
+    public static SessionConnections Current
     {
-        private static readonly ConditionalWeakTable<Runspace, SessionConnections> s_byRunspace =
-            new ConditionalWeakTable<Runspace, SessionConnections>();
-        private static readonly SessionConnections s_noRunspace = new SessionConnections();
-
-        private readonly object _gate = new object();
-        private DhubConnection? _default;
-        private DhubConnection? _fromEnvironment;
-        private string? _environmentKey;
-
-        public static SessionConnections Current
+        get
         {
-            get
-            {
-                var runspace = Runspace.DefaultRunspace;
-                return runspace == null ? s_noRunspace : s_byRunspace.GetValue(runspace, _ => new SessionConnections());
-            }
+            var runspace = Runspace.DefaultRunspace;
+            return runspace == null ? s_noRunspace : s_byRunspace.GetValue(runspace, _ => new SessionConnections());
         }
+    }
 
-        public DhubConnection? Default
+    public DhubConnection? Default
+    {
+        get
         {
-            get
-            {
-                lock (_gate)
-                {
-                    return _default;
-                }
-            }
-        }
-
-        public void SetDefault(DhubConnection? connection)
-        {
-            DhubConnection? previous;
             lock (_gate)
             {
-                previous = _default;
-                _default = connection;
-            }
-            if (previous != null && !ReferenceEquals(previous, connection))
-            {
-                previous.Dispose();
+                return _default;
             }
         }
+    }
 
-        /// <summary>The explicit connection, else the default, else one from the environment; or DhubNotConnected.</summary>
-        /// <param name="userAgent">Computed only when a connection is made from the environment.</param>
-        public DhubConnection Resolve(DhubConnection? explicitConnection, Func<string> userAgent)
+    public void SetDefault(DhubConnection? connection)
+    {
+        DhubConnection? previous;
+        lock (_gate)
         {
-            if (explicitConnection != null)
-            {
-                return explicitConnection;
-            }
-            lock (_gate)
-            {
-                if (_default != null)
-                {
-                    return _default;
-                }
-                var settings = EnvironmentConnection.Read(userAgent, out var source, out var key);
-                if (settings == null)
-                {
-                    throw DhubErrors.NotConnected();
-                }
-                if (_fromEnvironment == null || _environmentKey != key)
-                {
-                    ConnectionPolicy.CheckTransport(settings.Uri, settings.Authentication, allowUnencrypted: false);
-                    _fromEnvironment?.Dispose();
-                    _fromEnvironment = new DhubConnection(settings, source);
-                    _environmentKey = key;
-                }
-                return _fromEnvironment;
-            }
+            previous = _default;
+            _default = connection;
         }
+        if (previous != null && !ReferenceEquals(previous, connection))
+        {
+            previous.Dispose();
+        }
+    }
 
-        /// <summary>
-        /// <c>DhubBatches/&lt;module version&gt; PowerShell/&lt;PowerShell version&gt;</c>. The module version is the
-        /// assembly's (both come from Directory.Build.props); PowerShell's is $PSVersionTable's, read on the
-        /// pipeline thread of the current runspace.
-        /// </summary>
-        public static string UserAgent()
+    /// <summary>The explicit connection, else the default, else one from the environment; or DhubNotConnected.</summary>
+    /// <param name="userAgent">Computed only when a connection is made from the environment.</param>
+    public DhubConnection Resolve(DhubConnection? explicitConnection, Func<string> userAgent)
+    {
+        if (explicitConnection != null)
         {
-            var moduleVersion = typeof(SessionConnections).Assembly.GetName().Version?.ToString(3);
-            // PSVersionInfo.PSVersion is what $PSVersionTable.PSVersion shows (the assembly version is only x.y.0); it is
-            // not public in PowerShellStandard.Library, hence reflection. Reading $PSVersionTable through
-            // SessionStateProxy fails while a pipeline runs, so it is only the second choice.
-            var psVersion = typeof(PSObject).Assembly.GetType("System.Management.Automation.PSVersionInfo")
-                ?.GetProperty("PSVersion", BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic)
-                ?.GetValue(null)?.ToString();
-            try
-            {
-                psVersion ??= (Runspace.DefaultRunspace?.SessionStateProxy.PSVariable.GetValue("PSVersionTable") as Hashtable)?["PSVersion"]?.ToString();
-            }
-            catch (PSInvalidOperationException)
-            {
-                // not on the runspace's thread: fall back to the engine assembly's version below
-            }
-            psVersion ??= typeof(PSObject).Assembly.GetName().Version?.ToString(3);
-            return $"DhubBatches/{moduleVersion} PowerShell/{psVersion}";
+            return explicitConnection;
         }
+        lock (_gate)
+        {
+            if (_default != null)
+            {
+                return _default;
+            }
+            var settings = EnvironmentConnection.Read(userAgent, out var source, out var key);
+            if (settings == null)
+            {
+                throw DhubErrors.NotConnected();
+            }
+            if (_fromEnvironment == null || _environmentKey != key)
+            {
+                ConnectionPolicy.CheckTransport(settings.Uri, settings.Authentication, allowUnencrypted: false);
+                _fromEnvironment?.Dispose();
+                _fromEnvironment = new DhubConnection(settings, source);
+                _environmentKey = key;
+            }
+            return _fromEnvironment;
+        }
+    }
 
-        public static SecureString ToSecureString(string value)
+    /// <summary>
+    /// <c>DhubBatches/&lt;module version&gt; PowerShell/&lt;PowerShell version&gt;</c>. The module version is the
+    /// assembly's (both come from Directory.Build.props); PowerShell's is $PSVersionTable's, read on the
+    /// pipeline thread of the current runspace.
+    /// </summary>
+    public static string UserAgent()
+    {
+        var moduleVersion = typeof(SessionConnections).Assembly.GetName().Version?.ToString(3);
+        // PSVersionInfo.PSVersion is what $PSVersionTable.PSVersion shows (the assembly version is only x.y.0); it is
+        // not public in PowerShellStandard.Library, hence reflection. Reading $PSVersionTable through
+        // SessionStateProxy fails while a pipeline runs, so it is only the second choice.
+        var psVersion = typeof(PSObject).Assembly.GetType("System.Management.Automation.PSVersionInfo")
+            ?.GetProperty("PSVersion", BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic)
+            ?.GetValue(null)?.ToString();
+        try
         {
-            var secure = new SecureString();
-            foreach (var c in value)
-            {
-                secure.AppendChar(c);
-            }
-            secure.MakeReadOnly();
-            return secure;
+            psVersion ??= (Runspace.DefaultRunspace?.SessionStateProxy.PSVariable.GetValue("PSVersionTable") as Hashtable)?["PSVersion"]?.ToString();
         }
+        catch (PSInvalidOperationException)
+        {
+            // not on the runspace's thread: fall back to the engine assembly's version below
+        }
+        psVersion ??= typeof(PSObject).Assembly.GetName().Version?.ToString(3);
+        return $"DhubBatches/{moduleVersion} PowerShell/{psVersion}";
+    }
+
+    public static SecureString ToSecureString(string value)
+    {
+        var secure = new SecureString();
+        foreach (var c in value)
+        {
+            secure.AppendChar(c);
+        }
+        secure.MakeReadOnly();
+        return secure;
     }
 }

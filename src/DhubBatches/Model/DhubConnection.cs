@@ -2,70 +2,69 @@ using System;
 using DhubBatches.Engine;
 using DhubBatches.Hosting;
 
-namespace DhubBatches
+namespace DhubBatches;
+
+/// <summary>
+/// Where and how to reach one API. Public members never include the secret, so Format-List *,
+/// ConvertTo-Json and ToString() are safe to log. The engine (and its pooled HTTP connections) lives as long
+/// as the connection, so consecutive commands reuse TCP/TLS sessions.
+/// </summary>
+public sealed class DhubConnection : IDisposable
 {
-    /// <summary>
-    /// Where and how to reach one API. Public members never include the secret, so Format-List *,
-    /// ConvertTo-Json and ToString() are safe to log. The engine (and its pooled HTTP connections) lives as long
-    /// as the connection, so consecutive commands reuse TCP/TLS sessions.
-    /// </summary>
-    public sealed class DhubConnection : IDisposable
+    private readonly object _gate = new object();
+    private IBatchEngine? _engine;
+
+    internal DhubConnection(EngineSettings settings, string source)
     {
-        private readonly object _gate = new object();
-        private IBatchEngine? _engine;
+        Settings = settings;
+        Source = source;
+    }
 
-        internal DhubConnection(EngineSettings settings, string source)
-        {
-            Settings = settings;
-            Source = source;
-        }
+    public Uri Uri => Settings.Uri;
 
-        public Uri Uri => Settings.Uri;
+    public BackendKind Backend => Settings.Backend;
 
-        public BackendKind Backend => Settings.Backend;
+    public AuthenticationKind Authentication => Settings.Authentication;
 
-        public AuthenticationKind Authentication => Settings.Authentication;
+    /// <summary>The Prefect flow whose deployments are the pipelines; null on dhub.</summary>
+    public string? PrefectFlowName => Settings.Backend == BackendKind.Prefect ? Settings.PrefectFlowName : null;
 
-        /// <summary>The Prefect flow whose deployments are the pipelines; null on dhub.</summary>
-        public string? PrefectFlowName => Settings.Backend == BackendKind.Prefect ? Settings.PrefectFlowName : null;
+    public int MaximumRetryCount => Settings.MaximumRetryCount;
 
-        public int MaximumRetryCount => Settings.MaximumRetryCount;
+    public double RetryIntervalSec => Settings.RetryIntervalSec;
 
-        public double RetryIntervalSec => Settings.RetryIntervalSec;
+    public int TimeoutSec => Settings.TimeoutSec;
 
-        public int TimeoutSec => Settings.TimeoutSec;
+    public bool SkipCertificateCheck => Settings.SkipCertificateCheck;
 
-        public bool SkipCertificateCheck => Settings.SkipCertificateCheck;
+    /// <summary>Where the connection came from: Connect-Dhub, an environment variable or a Prefect profile.</summary>
+    public string Source { get; }
 
-        /// <summary>Where the connection came from: Connect-Dhub, an environment variable or a Prefect profile.</summary>
-        public string Source { get; }
+    internal EngineSettings Settings { get; }
 
-        internal EngineSettings Settings { get; }
-
-        internal IBatchEngine Engine
-        {
-            get
-            {
-                lock (_gate)
-                {
-                    if (_engine == null)
-                    {
-                        _engine = EngineLoader.Create(Settings);
-                    }
-                    return _engine;
-                }
-            }
-        }
-
-        public override string ToString() => $"{Backend} {Uri} ({Authentication})";
-
-        public void Dispose()
+    internal IBatchEngine Engine
+    {
+        get
         {
             lock (_gate)
             {
-                _engine?.Dispose();
-                _engine = null;
+                if (_engine == null)
+                {
+                    _engine = EngineLoader.Create(Settings);
+                }
+                return _engine;
             }
+        }
+    }
+
+    public override string ToString() => $"{Backend} {Uri} ({Authentication})";
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _engine?.Dispose();
+            _engine = null;
         }
     }
 }
