@@ -26,6 +26,8 @@
         'Stop-DhubBatch'
         'Remove-DhubBatch'
         'Wait-DhubBatch'
+        'Restart-DhubBatch'
+        'Get-DhubBatchLog'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()
@@ -36,7 +38,7 @@
             Tags         = @('dhub', 'Prefect', 'pipeline', 'batch', 'data', 'orchestration', 'PSEdition_Core', 'Windows', 'Linux', 'MacOS')
             ProjectUri   = 'https://github.com/dhub/DhubBatches'
             LicenseUri   = 'https://github.com/dhub/DhubBatches/blob/main/LICENSE'
-            ReleaseNotes = 'First release: Connect-Dhub, Get-DhubConnection, Disconnect-Dhub, Start-, Get-, Stop-, Remove- and Wait-DhubBatch on the dhub Batches API, with retries, paging, progress and -WhatIf.'
+            ReleaseNotes = 'Connect-Dhub, Get-DhubConnection, Disconnect-Dhub; Start-, Get-, Stop-, Remove-, Wait- and Restart-DhubBatch and Get-DhubBatchLog on the dhub Batches API and on Prefect (self-hosted or Cloud), with retries, paging, progress and -WhatIf.'
         }
     }
 }

@@ -1,4 +1,5 @@
 using DhubBatches.Connections;
+using DhubBatches.Contract;
 using DhubBatches.Engine.Dhub;
 using DhubBatches.Engine.Prefect;
 using DhubBatches.Engine.Profiles;

@@ -7,7 +7,7 @@ using Xunit;
 
 namespace DhubBatches.Tests;
 
-/// <summary>dhub wire objects → Batch: states, IsComplete/Outcome (interface.md), summaries, order.</summary>
+/// <summary>dhub wire objects → Batch: states, IsComplete/Outcome, summaries, order, and what makes a record unreadable.</summary>
 public class DhubMapperTests
 {
     private static DhubBatch Dto(string? state, params (string Name, string? State)[] steps) => new()
@@ -18,11 +18,11 @@ public class DhubMapperTests
         State = new DhubBatchState
         {
             State = state,
-            Steps = steps.ToDictionary(s => s.Name, s => (DhubStep?)new DhubStep { State = s.State, Offsets = new Dictionary<string, long>() }),
+            Steps = steps.ToDictionary(s => s.Name, s => (DhubStep?)new DhubStep { State = s.State, Offsets = new Dictionary<string, JsonElement>() }),
         },
     };
 
-    private static Batch Map(string? state, params (string, string?)[] steps) => DhubMapper.ToBatch("sales", Dto(state, steps));
+    private static Batch Map(string? state, params (string, string?)[] steps) => Batches.Of(DhubMapper.ToSnapshot("sales", Dto(state, steps)));
 
     [Fact]
     public void All_steps_success_is_complete_and_succeeded_even_before_the_state_says_stop()
@@ -148,7 +148,7 @@ public class DhubMapperTests
             """;
         var dto = JsonSerializer.Deserialize(json, DhubJsonContext.Default.DhubBatch)!;
 
-        var batch = DhubMapper.ToBatch("p", dto);
+        var batch = Batches.Of(DhubMapper.ToSnapshot("p", dto));
 
         Assert.Equal(new[] { "zeta", "alpha", "mid" }, batch.Steps.Select(s => s.Name));
         Assert.Equal(new[] { "p9", "p1", "p5" }, batch.Steps[0].Offsets.Keys);
@@ -169,14 +169,22 @@ public class DhubMapperTests
     {
         var dto = new DhubBatch { State = new DhubBatchState { State = "running" } };
 
-        Assert.Equal("batch-x", DhubMapper.ToBatch("p", dto, "batch-x").Id);
-        Assert.Throws<JsonException>(() => DhubMapper.ToBatch("p", dto));
+        Assert.Equal("batch-x", DhubMapper.ToSnapshot("p", dto, "batch-x").Id);
+        Assert.Throws<JsonException>(() => DhubMapper.ToSnapshot("p", dto));
     }
 
     [Fact]
-    public void Missing_state_and_steps_give_unknown_state_and_no_steps()
+    public void A_batch_without_its_state_object_is_unreadable()
     {
-        var batch = DhubMapper.ToBatch("p", new DhubBatch { Id = "b" });
+        var ex = Assert.Throws<JsonException>(() => DhubMapper.ToSnapshot("p", new DhubBatch { Id = "b" }));
+
+        Assert.Contains("'state'", ex.Message);
+    }
+
+    [Fact]
+    public void A_missing_state_value_is_Unknown_and_missing_steps_are_none()
+    {
+        var batch = Batches.Of(DhubMapper.ToSnapshot("p", new DhubBatch { Id = "b", State = new DhubBatchState() }));
 
         Assert.Equal(BatchState.Unknown, batch.State);
         Assert.Empty(batch.Steps);
@@ -188,45 +196,76 @@ public class DhubMapperTests
     }
 
     [Fact]
-    public void List_item_as_string_or_object_maps_and_other_kinds_are_rejected()
+    public void List_item_as_string_or_object_maps_and_other_kinds_or_nameless_items_are_rejected()
     {
         using var doc = JsonDocument.Parse("""
             {"s":"{\"id\":\"b1\",\"state\":{\"state\":\"stop\",\"steps\":{}}}",
-             "o":{"state":{"state":"running","steps":{}}},
+             "o":{"id":"b2","state":{"state":"running","steps":{}}},
+             "nameless":{"state":{"state":"running","steps":{}}},
              "n":null, "x":5}
             """);
         var root = doc.RootElement;
 
-        Assert.Equal(BatchState.Stop, DhubMapper.ItemToBatch("p", "b1", root.GetProperty("s")).State);
-        var fromObject = DhubMapper.ItemToBatch("p", "b2", root.GetProperty("o"));
+        Assert.Equal(BatchState.Stop, DhubMapper.ItemToSnapshot("p", "b1", root.GetProperty("s")).State);
+        var fromObject = DhubMapper.ItemToSnapshot("p", "b2", root.GetProperty("o"));
         Assert.Equal("b2", fromObject.Id);
         Assert.Equal(BatchState.Running, fromObject.State);
-        Assert.Throws<JsonException>(() => DhubMapper.ItemToBatch("p", "b3", root.GetProperty("n")));
-        Assert.Throws<JsonException>(() => DhubMapper.ItemToBatch("p", "b4", root.GetProperty("x")));
+        Assert.Throws<JsonException>(() => DhubMapper.ItemToSnapshot("p", "b5", root.GetProperty("nameless")));
+        Assert.Throws<JsonException>(() => DhubMapper.ItemToSnapshot("p", "b3", root.GetProperty("n")));
+        Assert.Throws<JsonException>(() => DhubMapper.ItemToSnapshot("p", "b4", root.GetProperty("x")));
+    }
+
+    [Theory]
+    [InlineData("1000", 1000L)]
+    [InlineData("1e3", 1000L)]
+    [InlineData("1000.0", 1000L)]
+    [InlineData("0.5", null)]
+    [InlineData("\"1000\"", null)]
+    [InlineData("{}", null)]
+    public void An_offset_is_read_when_it_is_a_whole_number_in_any_json_spelling(string value, long? expected)
+    {
+        var json = "{\"id\":\"b\",\"state\":{\"state\":\"running\",\"steps\":{\"extract\":{\"state\":\"running\",\"offsets\":{\"partition_0\":7,\"p\":" + value + "}}}}}";
+        var snapshot = DhubMapper.ToSnapshot("sales", JsonSerializer.Deserialize(json, DhubJsonContext.Default.DhubBatch)!);
+
+        var offsets = snapshot.Steps[0].Offsets;
+        Assert.Equal(7, offsets.Single(o => o.Key == "partition_0").Value);
+        if (expected.HasValue)
+        {
+            Assert.Equal(expected.Value, offsets.Single(o => o.Key == "p").Value);
+            Assert.Empty(snapshot.Warnings);
+        }
+        else
+        {
+            Assert.DoesNotContain(offsets, o => o.Key == "p");
+            var warning = Assert.Single(snapshot.Warnings);
+            Assert.Contains("sales/b", warning);
+            Assert.Contains("extract.p", warning);
+        }
     }
 
     [Fact]
     public void Export_friendly_ToString_of_step_list_and_offset_map()
     {
-        var offsets = new OffsetMap { ["partition_0"] = 1000, ["partition_1"] = 500 };
-        var steps = new BatchStepList(new[]
+        var batch = Batches.Of(new DhubBatches.Contract.BatchSnapshot("p", "b")
         {
-            new BatchStep("p", "b", "extract", StepState.Success, offsets),
-            new BatchStep("p", "b", "load", StepState.None),
+            Steps = new[] { Batches.Step("extract", StepState.Success, ("partition_0", 1000), ("partition_1", 500)), Batches.Step("load", StepState.None) },
         });
 
-        Assert.Equal("partition_0=1000; partition_1=500", offsets.ToString());
-        Assert.Equal("extract=success; load=none", steps.ToString());
-        Assert.DoesNotContain("DhubBatches", steps.ToString());
-        Assert.Equal(string.Empty, new OffsetMap().ToString());
+        Assert.Equal("partition_0=1000; partition_1=500", batch.Steps[0].Offsets.ToString());
+        Assert.Equal("extract=success; load=none", batch.Steps.ToString());
+        Assert.DoesNotContain("DhubBatches", batch.Steps.ToString());
+        Assert.Equal(string.Empty, batch.Steps[1].Offsets.ToString());
         Assert.Equal(string.Empty, BatchStepList.Empty.ToString());
     }
 
     [Fact]
     public void Offset_map_is_an_ordered_read_only_dictionary_for_powershell()
     {
-        var offsets = new OffsetMap { ["b"] = 2, ["a"] = 1 };
-        offsets["b"] = 20; // updating keeps the position
+        var step = Batches.Of(new DhubBatches.Contract.BatchSnapshot("p", "b")
+        {
+            Steps = new[] { Batches.Step("extract", StepState.Running, ("b", 2), ("a", 1), ("b", 20)) }, // a later value keeps the first position
+        }).Steps[0];
+        var offsets = step.Offsets;
         System.Collections.IDictionary dictionary = offsets;
 
         Assert.Equal(new[] { "b", "a" }, offsets.Keys);

@@ -2,7 +2,7 @@ using System;
 using System.Linq;
 using System.Threading;
 using DhubBatches.Emulator.Faults;
-using DhubBatches.Engine;
+using DhubBatches.Contract;
 using Xunit;
 
 namespace DhubBatches.Tests;

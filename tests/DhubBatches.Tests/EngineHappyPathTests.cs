@@ -2,7 +2,7 @@ using System;
 using System.Linq;
 using System.Threading;
 using DhubBatches.Emulator.Faults;
-using DhubBatches.Engine;
+using DhubBatches.Contract;
 using Xunit;
 
 namespace DhubBatches.Tests;
@@ -26,10 +26,10 @@ public class EngineHappyPathTests : EmulatorTestBase
         Assert.StartsWith("batch-", batch.Id);
         Assert.Equal("orders", batch.Name);
         Assert.Equal("run-pipeline/orders", batch.Deployment);
-        Assert.Equal("Dhub", batch.Backend);
+        Assert.Equal(BackendKind.Dhub, engine.Backend);
         Assert.NotEqual(BatchState.Unknown, batch.State);
         Assert.Equal(new[] { "extract", "transform", "load" }, batch.Steps.Select(s => s.Name));
-        Assert.All(batch.Steps, s => Assert.Equal(batch.Id, s.BatchId));
+        Assert.All(Batches.Of(batch).Steps, s => Assert.Equal(batch.Id, s.BatchId));
         Assert.Equal(1, State.CreatedCount("orders"));
         Assert.Equal("v2", State.GetBatch("orders", batch.Id)!.PipelineVersion);
         var post = Assert.Single(Requests("POST"));
@@ -55,12 +55,12 @@ public class EngineHappyPathTests : EmulatorTestBase
         Assert.Equal(BatchState.Stop, byId.State);
         Assert.True(byId.IsComplete);
         Assert.Equal(BatchOutcome.Succeeded, byId.Outcome);
-        Assert.Equal("extract=success; transform=success; load=success", byId.StepSummary);
+        Assert.Equal("extract=success; transform=success; load=success", byId.StepSummary());
         var extract = byId.Steps[0];
         Assert.Equal(StepState.Success, extract.State);
-        Assert.Equal(new[] { "partition_0", "partition_1" }, extract.Offsets.Keys);
-        Assert.Equal(1000, extract.Offsets["partition_0"]);
-        Assert.Equal("partition_0=1000; partition_1=500", extract.OffsetSummary);
+        Assert.Equal(new[] { "partition_0", "partition_1" }, extract.OffsetKeys());
+        Assert.Equal(1000, extract.Offset("partition_0"));
+        Assert.Equal("partition_0=1000; partition_1=500", extract.OffsetSummary());
     }
 
     [Fact]
@@ -74,7 +74,7 @@ public class EngineHappyPathTests : EmulatorTestBase
 
         Assert.True(batch.IsComplete);
         Assert.Equal(BatchOutcome.Failed, batch.Outcome);
-        Assert.Equal("extract=success; transform=failed; load=none", batch.StepSummary);
+        Assert.Equal("extract=success; transform=failed; load=none", batch.StepSummary());
     }
 
     [Fact]
@@ -157,7 +157,7 @@ public class EngineHappyPathTests : EmulatorTestBase
 
         Assert.Equal(new[] { "batch-obj", "batch-str", "batch-noid" }, page.Items.Select(x => x.Id));
         Assert.Equal(BatchState.Running, page.Items[0].State);
-        Assert.Equal(7, page.Items[0].Steps[0].Offsets["partition_0"]);
+        Assert.Equal(7, page.Items[0].Steps[0].Offset("partition_0"));
         Assert.Equal(BatchState.Stop, page.Items[1].State);
         Assert.Equal(BatchOutcome.Succeeded, page.Items[1].Outcome);
         Assert.Equal(BatchState.Pending, page.Items[2].State); // id taken from the key when the item has none
@@ -170,7 +170,7 @@ public class EngineHappyPathTests : EmulatorTestBase
         State.Seed("inventory", 25);
         using var engine = NewEngine();
 
-        var all = new System.Collections.Generic.List<Batch>();
+        var all = new System.Collections.Generic.List<BatchSnapshot>();
         var request = new BatchPageRequest { Limit = 10 };
         var pages = 0;
         while (true)

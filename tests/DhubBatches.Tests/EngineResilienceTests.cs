@@ -4,7 +4,7 @@ using System.Globalization;
 using System.Linq;
 using System.Threading;
 using DhubBatches.Emulator.Faults;
-using DhubBatches.Engine;
+using DhubBatches.Contract;
 using Xunit;
 
 namespace DhubBatches.Tests;

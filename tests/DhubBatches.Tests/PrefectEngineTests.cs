@@ -5,7 +5,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using System.Threading;
 using DhubBatches.Emulator.Faults;
-using DhubBatches.Engine;
+using DhubBatches.Contract;
 using Xunit;
 
 namespace DhubBatches.Tests;
@@ -101,7 +101,7 @@ public sealed class PrefectEngineTests : PrefectTestBase
         });
         Assert.Equal("run-pipeline/orders", first.Deployment);
         Assert.Equal(BatchState.Scheduled, first.State);
-        Assert.Equal("Prefect", first.Backend);
+        Assert.Equal(BackendKind.Prefect, engine.Backend);
     }
 
     [Fact]
@@ -184,7 +184,7 @@ public sealed class PrefectEngineTests : PrefectTestBase
         State.SeedPrefect("inventory", 450);
         using var engine = NewEngine();
 
-        var all = new List<Batch>();
+        var all = new List<BatchSnapshot>();
         var request = new BatchPageRequest { Limit = 1000 };
         var pages = 0;
         while (true)
@@ -318,8 +318,8 @@ public sealed class PrefectEngineTests : PrefectTestBase
 
         Assert.Equal(new[] { "extract", "load_partition", "map", "wait", "partition_0" }, batch.Steps.Select(s => s.Name));
         Assert.Equal(new[] { StepState.Success, StepState.Failed, StepState.Running, StepState.Pending, StepState.Success }, batch.Steps.Select(s => s.State));
-        Assert.Equal("partition_0=1000; partition_1=500", batch.Steps[0].OffsetSummary); // newest offsets artifact wins; results ignored
-        Assert.Equal("partition_0=7; partition_1=3", batch.Steps[1].OffsetSummary);
+        Assert.Equal("partition_0=1000; partition_1=500", batch.Steps[0].OffsetSummary()); // newest offsets artifact wins; results ignored
+        Assert.Equal("partition_0=7; partition_1=3", batch.Steps[1].OffsetSummary());
         Assert.Empty(batch.Steps[2].Offsets);
         Assert.Equal("RUNNING/Retrying", batch.EngineState);
         Assert.Equal(BatchState.Running, batch.State);
@@ -344,7 +344,7 @@ public sealed class PrefectEngineTests : PrefectTestBase
         Assert.All(batch.Steps, s =>
         {
             Assert.Equal(StepState.Success, s.State);
-            Assert.Equal("partition_0=1000; partition_1=500", s.OffsetSummary);
+            Assert.Equal("partition_0=1000; partition_1=500", s.OffsetSummary());
         });
         var artifactQuery = Assert.Single(Bodies("/artifacts/filter"));
         Assert.Equal("offsets", Assert.Single(artifactQuery.GetProperty("artifacts").GetProperty("type").GetProperty("any_").EnumerateArray()).GetString());

@@ -6,7 +6,7 @@ using System.Linq;
 using System.Text.Json;
 using System.Threading;
 using DhubBatches.Emulator;
-using DhubBatches.Engine;
+using DhubBatches.Contract;
 using DhubBatches.Engine.Prefect;
 using Json.Schema;
 using Xunit;
@@ -138,17 +138,19 @@ public sealed class PrefectRequestSchemaTests : PrefectTestBase
     {
         "empty" => new CreateFlowRunRequest(),
         "key only" => new CreateFlowRunRequest { IdempotencyKey = "orders:" + Guid.NewGuid() },
-        "parameters without version" => new CreateFlowRunRequest { Parameters = new Dictionary<string, object?> { ["x"] = "y" } },
+        "parameters without version" => new CreateFlowRunRequest { Parameters = ParameterJson.Object(new Dictionary<string, object?> { ["x"] = "y" }) },
         _ => new CreateFlowRunRequest
         {
-            Parameters = new Dictionary<string, object?>
+            Parameters = ParameterJson.Object(new Dictionary<string, object?>
             {
                 ["pipeline_version"] = "1.4.2",
                 ["full_refresh"] = false,
                 ["partitions"] = 4L,
                 ["ratio"] = 0.5,
-                ["nested"] = new Dictionary<string, object?> { ["a"] = "b", ["list"] = new List<object?> { 1, "two" } },
-            },
+                ["big"] = ulong.MaxValue,
+                ["price"] = 12.50m,
+                ["nested"] = new Dictionary<string, object?> { ["a"] = "b", ["list"] = new List<object?> { 1L, "two", null } },
+            }),
             Tags = new List<string> { "pv:1.4.2" },
             IdempotencyKey = "orders:" + Guid.NewGuid(),
         },
@@ -183,7 +185,14 @@ public sealed class PrefectRequestSchemaTests : PrefectTestBase
     public void S8_task_run_and_artifact_filter_bodies_are_valid()
     {
         var tasks = new TaskRunQuery { TaskRuns = new TaskRunCriteria { FlowRunId = new AnyFilter(RunId, "1b2c3d4e-5f60-4718-9a2b-3c4d5e6f7a8b") }, Sort = "EXPECTED_START_TIME_ASC", Limit = 200, Offset = 200 };
-        var artifacts = new ArtifactQuery { Artifacts = new ArtifactCriteria { FlowRunId = new AnyFilter(RunId), Type = new AnyFilter("offsets") }, Sort = "CREATED_DESC", Limit = 200, Offset = 0 };
+        var artifacts = new ArtifactQuery
+        {
+            FlowRuns = new FlowRunCriteria { Id = new AnyFilter(RunId) },
+            Artifacts = new ArtifactCriteria { Operator = "or_", Type = new AnyFilter("offsets"), Key = new KeyFilter { Like = "offsets" } },
+            Sort = "CREATED_DESC",
+            Limit = 200,
+            Offset = 0,
+        };
 
         AssertValid(PrefectOpenApi.TaskRunsFilter, Serialize(tasks, PrefectJsonContext.Default.TaskRunQuery));
         AssertValid(PrefectOpenApi.ArtifactsFilter, Serialize(artifacts, PrefectJsonContext.Default.ArtifactQuery));
@@ -200,11 +209,9 @@ public sealed class PrefectRequestSchemaTests : PrefectTestBase
     [Fact]
     public void S9_set_state_body_is_valid_and_has_no_data()
     {
-        var request = new SetStateRequest
-        {
-            State = new StateCreate { Type = "CANCELLING", Name = "Cancelling", Message = "Cancelled", StateDetails = new StateDetailsCreate { TransitionId = Guid.NewGuid().ToString() } },
-            Force = false,
-        };
+        var request = new SetStateRequest(
+            new StateCreate("CANCELLING", "Cancelling") { Message = "Cancelled", StateDetails = new StateDetailsCreate { TransitionId = Guid.NewGuid().ToString() } },
+            force: false);
         var body = Serialize(request, PrefectJsonContext.Default.SetStateRequest);
 
         AssertValid(PrefectOpenApi.SetState, body);

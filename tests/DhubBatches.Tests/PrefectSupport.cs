@@ -6,7 +6,7 @@ using System.Threading;
 using DhubBatches.Emulator;
 using DhubBatches.Emulator.Prefect;
 using DhubBatches.Emulator.Requests;
-using DhubBatches.Engine;
+using DhubBatches.Contract;
 using Xunit;
 
 namespace DhubBatches.Tests;

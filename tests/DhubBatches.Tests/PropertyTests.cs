@@ -6,7 +6,7 @@ using System.Text.Json;
 using System.Threading;
 using CsCheck;
 using DhubBatches.Emulator.Faults;
-using DhubBatches.Engine;
+using DhubBatches.Contract;
 using DhubBatches.Engine.Dhub;
 using DhubBatches.Engine.Prefect;
 using Xunit;
@@ -294,7 +294,7 @@ public sealed class PropertyTests : EmulatorTestBase
     // ---- the mappers on their own ----
 
     [Fact]
-    public void PrefectMapper_ReadOffsets_and_ToBatch_throw_nothing_but_JsonException_or_DhubException()
+    public void Prefect_offsets_and_mapping_throw_nothing_but_JsonException_or_DhubException()
     {
         Body.Sample(
             body =>
@@ -312,17 +312,17 @@ public sealed class PropertyTests : EmulatorTestBase
                 {
                     var error = Catch(() =>
                     {
-                        PrefectMapper.ReadOffsets(document.RootElement, new OffsetMap());
+                        OffsetReader.Read(document.RootElement, new Dictionary<string, long>(), new List<string>(), new List<string>());
                         var run = JsonSerializer.Deserialize("{\"id\":\"r\",\"state_type\":\"COMPLETED\",\"run_count\":1}", PrefectJsonContext.Default.PrefectFlowRun)!;
                         var artifacts = new List<PrefectArtifact> { new() { Type = "offsets", TaskRunId = "t", FlowRunId = "r", Data = document.RootElement } };
                         var tasks = new List<PrefectTaskRun> { new() { Id = "t", Name = "extract-0", DynamicKey = "0", FlowRunId = "r", FlowRunRunCount = 1, StateType = "COMPLETED" } };
-                        PrefectMapper.ToBatch("orders", "run-pipeline", run, tasks, artifacts);
+                        PrefectMapper.ToSnapshot("orders", "run-pipeline", run, tasks, artifacts);
                         var runs = JsonSerializer.Deserialize("[" + body + "]", PrefectJsonContext.Default.ListPrefectFlowRun);
                         var taskRuns = JsonSerializer.Deserialize("[" + body + "]", PrefectJsonContext.Default.ListPrefectTaskRun);
                         var randomArtifacts = JsonSerializer.Deserialize("[" + body + "]", PrefectJsonContext.Default.ListPrefectArtifact);
                         if (runs?[0] is { } randomRun)
                         {
-                            PrefectMapper.ToBatch("orders", "run-pipeline", randomRun, taskRuns?.Where(t => t != null) ?? tasks, randomArtifacts?.Where(a => a != null) ?? artifacts);
+                            PrefectMapper.ToSnapshot("orders", "run-pipeline", randomRun, (taskRuns?.Where(t => t != null) ?? tasks).ToList(), (randomArtifacts?.Where(a => a != null) ?? artifacts).ToList());
                         }
                     });
                     Assert.True(error is null or JsonException or DhubException, $"{body}: {error}");
@@ -343,14 +343,14 @@ public sealed class PropertyTests : EmulatorTestBase
                     var dto = JsonSerializer.Deserialize(body, DhubJsonContext.Default.DhubBatch);
                     if (dto != null)
                     {
-                        DhubMapper.ToBatch("orders", dto, "b1");
+                        DhubMapper.ToSnapshot("orders", dto, "b1");
                     }
                 });
                 Assert.True(error is null or JsonException or DhubException, $"{body}: {error}");
                 error = Catch(() =>
                 {
                     using var document = JsonDocument.Parse(body);
-                    DhubMapper.ItemToBatch("orders", "b1", document.RootElement);
+                    DhubMapper.ItemToSnapshot("orders", "b1", document.RootElement);
                 });
                 Assert.True(error is null or JsonException or DhubException, $"{body}: {error}");
                 error = Catch(() =>
@@ -358,7 +358,7 @@ public sealed class PropertyTests : EmulatorTestBase
                     var list = JsonSerializer.Deserialize(body, DhubJsonContext.Default.DhubBatchList);
                     foreach (var pair in list?.Items ?? new Dictionary<string, JsonElement>())
                     {
-                        DhubMapper.ItemToBatch("orders", pair.Key, pair.Value);
+                        DhubMapper.ItemToSnapshot("orders", pair.Key, pair.Value);
                     }
                 });
                 Assert.True(error is null or JsonException or DhubException, $"{body}: {error}");

@@ -7,7 +7,7 @@ using System.Threading;
 using DhubBatches.Connections;
 using DhubBatches.Emulator;
 using DhubBatches.Emulator.Faults;
-using DhubBatches.Engine;
+using DhubBatches.Contract;
 using Xunit;
 
 namespace DhubBatches.Tests;
@@ -115,7 +115,7 @@ public sealed class SecurityTests : EmulatorTestBase
         Assert.NotNull(tls.Certificate);
         var id = tls.State.CreateBatch("orders");
 
-        IBatchEngine Engine(bool skip) => BatchEngineFactory.Create(new EngineSettings(tls.BaseUri, BackendKind.Dhub)
+        IBatchEngine Engine(bool skip) => global::DhubBatches.Engine.BatchEngineFactory.Create(new EngineSettings(tls.BaseUri, BackendKind.Dhub)
         {
             Authentication = AuthenticationKind.Bearer,
             Secret = Secure(EmulatorFixture.Token),
@@ -140,7 +140,7 @@ public sealed class SecurityTests : EmulatorTestBase
             Assert.Equal("present", Assert.Single(tls.State.Requests).Authorization);
         }
 
-        using var prefect = BatchEngineFactory.Create(new EngineSettings(tls.PrefectBaseUri, BackendKind.Prefect) { MaximumRetryCount = 0, SkipCertificateCheck = true });
+        using var prefect = global::DhubBatches.Engine.BatchEngineFactory.Create(new EngineSettings(tls.PrefectBaseUri, BackendKind.Prefect) { MaximumRetryCount = 0, SkipCertificateCheck = true });
         await prefect.VerifyAsync(CancellationToken.None);
     }
 
@@ -210,7 +210,7 @@ public sealed class SecurityTests : EmulatorTestBase
         var log = new CollectingLog();
         EngineLog.Current = log;
 
-        IBatchEngine Dhub(string secret, Uri? uri = null, int timeout = 10) => BatchEngineFactory.Create(
+        IBatchEngine Dhub(string secret, Uri? uri = null, int timeout = 10) => global::DhubBatches.Engine.BatchEngineFactory.Create(
             new EngineSettings(uri ?? Fixture.BaseUri, BackendKind.Dhub)
             {
                 Authentication = AuthenticationKind.Bearer, Secret = Secure(secret), MaximumRetryCount = 0, RetryIntervalSec = 0, TimeoutSec = timeout,
@@ -236,9 +236,10 @@ public sealed class SecurityTests : EmulatorTestBase
         {
             State.StepDuration = TimeSpan.Zero;
             var id = State.CreateBatch("orders");
-            var batch = await right.GetAsync("orders", id, CancellationToken.None); // success
+            var batch = Batches.Of(await right.GetAsync("orders", id, CancellationToken.None)); // success
             AssertNoSecret(batch.ToString(), "Batch.ToString()");
             AssertNoSecret(batch.StepSummary, "StepSummary");
+            AssertNoSecret(batch.Connection.ToString(), "Batch.Connection.ToString()");
             State.AddFault(new FaultRule { Method = "GET", Status = 500, Body = "{\"message\":\"boom\"}" });
             await Fail(() => right.GetAsync("orders", id, CancellationToken.None)); // 5xx
             State.AddFault(new FaultRule { Method = "GET", Status = 200, Body = "<html>proxy</html>", ContentType = "text/html" });
@@ -254,7 +255,7 @@ public sealed class SecurityTests : EmulatorTestBase
 
         // Prefect: API key (Bearer) and basic auth string.
         State.PrefectApiKey = Marker;
-        using (var key = BatchEngineFactory.Create(new EngineSettings(Fixture.Server.PrefectBaseUri, BackendKind.Prefect)
+        using (var key = global::DhubBatches.Engine.BatchEngineFactory.Create(new EngineSettings(Fixture.Server.PrefectBaseUri, BackendKind.Prefect)
         {
             Authentication = AuthenticationKind.Bearer, Secret = Secure(Marker + "x"), MaximumRetryCount = 0,
         }))
@@ -263,7 +264,7 @@ public sealed class SecurityTests : EmulatorTestBase
         }
         State.PrefectApiKey = null;
         State.PrefectAuthString = BasicMarker;
-        using (var basic = BatchEngineFactory.Create(new EngineSettings(Fixture.Server.PrefectBaseUri, BackendKind.Prefect)
+        using (var basic = global::DhubBatches.Engine.BatchEngineFactory.Create(new EngineSettings(Fixture.Server.PrefectBaseUri, BackendKind.Prefect)
         {
             Authentication = AuthenticationKind.Basic, Secret = Secure(BasicMarker), MaximumRetryCount = 0,
         }))

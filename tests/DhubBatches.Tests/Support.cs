@@ -8,7 +8,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using DhubBatches.Emulator;
 using DhubBatches.Emulator.Requests;
-using DhubBatches.Engine;
+using DhubBatches.Contract;
 using Xunit;
 
 namespace DhubBatches.Tests;

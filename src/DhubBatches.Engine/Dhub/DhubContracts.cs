@@ -49,8 +49,9 @@ internal sealed class DhubStep
     [JsonPropertyName("state")]
     public string? State { get; set; }
 
+    /// <summary>Partition → offset; kept raw so one value that is not a whole number costs only its partition.</summary>
     [JsonPropertyName("offsets")]
-    public Dictionary<string, long>? Offsets { get; set; }
+    public Dictionary<string, JsonElement>? Offsets { get; set; }
 }
 
 internal sealed class DhubBatchList
@@ -68,7 +69,6 @@ internal sealed class DhubBatchList
 
 [JsonSourceGenerationOptions(
     PropertyNameCaseInsensitive = false,
-    NumberHandling = JsonNumberHandling.AllowReadingFromString,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(DhubCreated))]
 [JsonSerializable(typeof(DhubMessage))]

@@ -1,59 +1,78 @@
-using System;
 using System.Collections.Generic;
 using System.Text.Json;
+using DhubBatches.Contract;
 
 namespace DhubBatches.Engine.Dhub;
 
-/// <summary>dhub wire objects → <see cref="Batch"/>. Unknown states become Unknown; a batch without an id is invalid.</summary>
+/// <summary>
+/// dhub wire objects → <see cref="BatchSnapshot"/>. A record without its id or its state object is unreadable; a state
+/// value this version does not know is Unknown; an offset that is not a whole number costs only its partition.
+/// </summary>
 internal static class DhubMapper
 {
-    public static Batch ToBatch(string pipelineId, DhubBatch dto, string? expectedId = null)
+    public static BatchSnapshot ToSnapshot(string pipelineId, DhubBatch dto, string? expectedId = null)
     {
         var id = dto.Id ?? expectedId;
         if (string.IsNullOrEmpty(id))
         {
-            throw new JsonException("a batch has no 'id'");
+            throw new JsonException("the batch has no 'id'");
         }
-        var batch = new Batch(pipelineId, id!, BackendKind.Dhub)
+        if (dto.State == null)
         {
-            Name = dto.Name,
-            Deployment = dto.Deployment,
-            State = ParseBatchState(dto.State?.State),
-        };
-        var steps = new List<BatchStep>();
-        if (dto.State?.Steps != null)
+            throw new JsonException("the batch has no 'state'");
+        }
+        var steps = new List<StepSnapshot>();
+        var skipped = new List<string>();
+        if (dto.State.Steps != null)
         {
             foreach (var pair in dto.State.Steps)
             {
-                var offsets = new OffsetMap();
+                var offsets = new List<KeyValuePair<string, long>>();
                 if (pair.Value?.Offsets != null)
                 {
                     foreach (var offset in pair.Value.Offsets)
                     {
-                        offsets[offset.Key] = offset.Value;
+                        if (OffsetValues.WholeNumber(offset.Value) is { } value)
+                        {
+                            offsets.Add(new KeyValuePair<string, long>(offset.Key, value));
+                        }
+                        else
+                        {
+                            skipped.Add(pair.Key + "." + offset.Key + " (" + OffsetValues.WhyNot(offset.Value) + ")");
+                        }
                     }
                 }
-                steps.Add(new BatchStep(pipelineId, id!, pair.Key, ParseStepState(pair.Value?.State), offsets));
+                steps.Add(new StepSnapshot(pair.Key, ParseStepState(pair.Value?.State), offsets));
             }
         }
-        batch.Steps = new BatchStepList(steps);
-        return batch;
+        return new BatchSnapshot(pipelineId, id!)
+        {
+            Name = dto.Name,
+            Deployment = dto.Deployment,
+            State = ParseBatchState(dto.State.State),
+            Steps = steps,
+            Warnings = skipped.Count == 0 ? new string[0] : new[] { OffsetValues.Warning(pipelineId, id!, skipped) },
+        };
     }
 
-    /// <summary>One item of the list quirk: the batch as a JSON string (or, tolerated, as an object).</summary>
-    public static Batch ItemToBatch(string pipelineId, string id, JsonElement item)
+    /// <summary>One item of the list quirk: the batch as a JSON string (or, tolerated, as an object). It must name itself.</summary>
+    public static BatchSnapshot ItemToSnapshot(string pipelineId, string id, JsonElement item)
     {
         DhubBatch? dto = item.ValueKind switch
         {
             JsonValueKind.String => JsonSerializer.Deserialize(item.GetString()!, DhubJsonContext.Default.DhubBatch),
             JsonValueKind.Object => item.Deserialize(DhubJsonContext.Default.DhubBatch),
-            _ => throw new JsonException($"list item '{id}' is {item.ValueKind}, not a batch"),
+            _ => throw new JsonException($"it is {item.ValueKind.ToString().ToLowerInvariant()}, not a batch"),
         };
         if (dto == null)
         {
-            throw new JsonException($"list item '{id}' is null");
+            throw new JsonException("it is null");
         }
-        return ToBatch(pipelineId, dto, id);
+        if (string.IsNullOrEmpty(dto.Id))
+        {
+            throw new JsonException("the batch has no 'id'");
+        }
+        return ToSnapshot(pipelineId, dto);
     }
 
     public static BatchState ParseBatchState(string? value) => value?.Trim().ToLowerInvariant() switch

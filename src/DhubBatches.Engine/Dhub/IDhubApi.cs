@@ -1,3 +1,4 @@
+using DhubBatches.Contract;
 using System.Threading;
 using System.Threading.Tasks;
 using DhubBatches.Engine.Http;

@@ -1,3 +1,4 @@
+using DhubBatches.Contract;
 using System;
 using System.Collections.Generic;
 using System.Globalization;
@@ -27,8 +28,11 @@ internal static class ApiCall
         return response.Content ?? throw Invalid(response.RequestMessage, (int)(response.StatusCode ?? 0), "the answer had no JSON body");
     }
 
-    /// <summary>The successful response; throws for everything else.</summary>
-    public static async Task<TResponse> ResponseAsync<TResponse>(Task<TResponse> call, NotFoundMeaning notFound, CancellationToken cancellationToken)
+    /// <summary>
+    /// The successful response; throws for everything else. With <paramref name="keepUnreadableBody"/>, a 2xx whose
+    /// body did not deserialize is returned too (its Error holds the text), for callers that salvage what they can.
+    /// </summary>
+    public static async Task<TResponse> ResponseAsync<TResponse>(Task<TResponse> call, NotFoundMeaning notFound, CancellationToken cancellationToken, bool keepUnreadableBody = false)
         where TResponse : IApiResponse
     {
         TResponse response;
@@ -66,7 +70,7 @@ internal static class ApiCall
             response.Dispose();
             throw FromStatus(response.RequestMessage, (int)(response.StatusCode ?? 0), response.ReasonPhrase, content, notFound, response.Error);
         }
-        if (response.Error != null)
+        if (response.Error != null && !keepUnreadableBody)
         {
             // A 2xx whose body did not deserialize: HTML, a body cut short, or JSON of the wrong shape.
             var error = response.Error;

@@ -1,3 +1,4 @@
+using DhubBatches.Contract;
 using System;
 using System.Net.Http;
 using System.Net.Http.Headers;
@@ -31,7 +32,8 @@ internal static class ApiHttpClient
         {
             attempt = wrapAttempt(attempt);
         }
-        var handler = new ResilienceHandler(RetryPolicy.Create(settings), attempt);
+        var gate = new RequestGate();
+        var handler = new ResilienceHandler(RetryPolicy.Create(settings, gate), gate, attempt);
 
         var client = new HttpClient(handler)
         {

@@ -1,3 +1,4 @@
+using DhubBatches.Contract;
 using System;
 using System.Diagnostics;
 using System.Globalization;

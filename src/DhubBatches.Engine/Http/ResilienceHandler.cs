@@ -1,3 +1,4 @@
+using DhubBatches.Contract;
 using System;
 using System.Net;
 using System.Net.Http;
@@ -16,16 +17,20 @@ namespace DhubBatches.Engine.Http;
 internal sealed class ResilienceHandler : DelegatingHandler
 {
     private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
+    private readonly RequestGate _gate;
 
-    public ResilienceHandler(ResiliencePipeline<HttpResponseMessage> pipeline, HttpMessageHandler inner)
+    public ResilienceHandler(ResiliencePipeline<HttpResponseMessage> pipeline, RequestGate gate, HttpMessageHandler inner)
         : base(inner)
     {
         _pipeline = pipeline;
+        _gate = gate;
     }
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         var body = request.Content == null ? null : await request.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+        // Outside the per-attempt timeout: a server that asked everyone to slow down delays the start, not the attempt.
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
         context.Properties.Set(RetryPolicy.Request, request);
         var mayHaveApplied = new StrongBox<bool>();

@@ -1,3 +1,4 @@
+using DhubBatches.Contract;
 using System;
 using System.Globalization;
 using System.IO;
@@ -30,7 +31,7 @@ internal static class RetryPolicy
 
     private static readonly int[] s_transientStatus = { 408, 429, 500, 502, 503, 504 };
 
-    public static ResiliencePipeline<HttpResponseMessage> Create(EngineSettings settings)
+    public static ResiliencePipeline<HttpResponseMessage> Create(EngineSettings settings, RequestGate gate)
     {
         var builder = new ResiliencePipelineBuilder<HttpResponseMessage>();
         if (settings.MaximumRetryCount > 0)
@@ -43,9 +44,13 @@ internal static class RetryPolicy
                 Delay = TimeSpan.FromSeconds(Math.Max(0, settings.RetryIntervalSec)),
                 MaxDelay = TimeSpan.FromSeconds(Math.Max(30, settings.RetryIntervalSec)),
                 ShouldHandle = args => new ValueTask<bool>(ShouldRetry(args.Outcome, args.Context, settings.MaximumRetryCount)),
-                DelayGenerator = args => new ValueTask<TimeSpan?>(ServerRequestedDelay(args.Outcome.Result)),
+                DelayGenerator = args => new ValueTask<TimeSpan?>(Later(ServerRequestedDelay(args.Outcome.Result), gate.Remaining)),
                 OnRetry = args =>
                 {
+                    if (args.Outcome.Result is { } response && ((int)response.StatusCode == 429 || (int)response.StatusCode == 503))
+                    {
+                        gate.Hold(args.RetryDelay); // the server is overloaded: the other requests wait too.
+                    }
                     LogRetry(args.Context, args.Outcome, args.RetryDelay, args.AttemptNumber + 1);
                     return default;
                 },
@@ -80,6 +85,10 @@ internal static class RetryPolicy
         context.Properties.Set(s_countedRetries, counted + 1);
         return true;
     }
+
+    /// <summary>The server's own delay, but no earlier than a hold another request of the engine was given.</summary>
+    private static TimeSpan? Later(TimeSpan? requested, TimeSpan held) =>
+        held > TimeSpan.Zero && (requested == null || requested.Value < held) ? held : requested;
 
     /// <summary>Could sending the same request again succeed without risking duplicate work?</summary>
     internal static bool IsTransient(Outcome<HttpResponseMessage> outcome, bool idempotent)

@@ -1,48 +1,63 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using System.Text.Json;
+using DhubBatches.Contract;
 
 namespace DhubBatches.Engine.Prefect;
 
-/// <summary>Prefect flow runs, task runs and artifacts → <see cref="Batch"/> (interface.md "Prefect mapping").</summary>
+/// <summary>A Prefect flow run with its task runs and artifacts → <see cref="BatchSnapshot"/> (docs/prefect.md, "Mapping").</summary>
 internal static class PrefectMapper
 {
-    public static Batch ToBatch(
+    public static BatchSnapshot ToSnapshot(
         string pipelineId,
         string flowName,
         PrefectFlowRun run,
-        IEnumerable<PrefectTaskRun> taskRuns,
-        IEnumerable<PrefectArtifact> artifacts)
+        IReadOnlyCollection<PrefectTaskRun> taskRuns,
+        IReadOnlyCollection<PrefectArtifact> artifacts,
+        IReadOnlyList<string>? readWarnings = null)
     {
         if (string.IsNullOrEmpty(run.Id))
         {
-            throw new JsonException("a flow run has no 'id'");
+            throw new System.Text.Json.JsonException("a flow run has no 'id'");
         }
-        var stateType = (run.StateType ?? run.State?.Type)?.ToUpperInvariant();
-        var stateName = run.StateName ?? run.State?.Name;
-        var steps = Steps(pipelineId, run, taskRuns, artifacts);
-        var batch = new Batch(pipelineId, run.Id!, BackendKind.Prefect)
+        var type = run.Type;
+        var skipped = new List<string>();
+        var steps = StepAssembler.Steps(run, taskRuns, OffsetReader.NewestByTaskRun(artifacts), skipped);
+        var warnings = new List<string>();
+        if (readWarnings != null)
+        {
+            warnings.AddRange(readWarnings);
+        }
+        if (skipped.Count > 0)
+        {
+            warnings.Add(OffsetValues.Warning(pipelineId, run.Id!, skipped));
+        }
+        return new BatchSnapshot(pipelineId, run.Id!)
         {
             Name = pipelineId,
             Deployment = flowName + "/" + pipelineId,
-            State = ToBatchState(stateType),
-            EngineState = EngineState(stateType, stateName),
+            State = ToBatchState(type),
+            EngineState = EngineState(type, run.TypeName),
             StartTime = run.StartTime,
             EndTime = run.EndTime,
-            Steps = new BatchStepList(steps),
+            Steps = steps,
+            Outcome = type switch
+            {
+                "COMPLETED" => steps.Any(s => s.State == StepState.Failed) ? BatchOutcome.Failed : BatchOutcome.Succeeded,
+                "FAILED" or "CRASHED" => BatchOutcome.Failed,
+                "CANCELLED" => BatchOutcome.Stopped,
+                _ => BatchOutcome.InProgress,
+            },
+            // Complete when Prefect says the run is terminal, not when its listed tasks happen to be done.
+            IsComplete = IsTerminal(type),
+            Warnings = warnings,
+            ChangeToken = ChangeToken(run),
         };
-        batch.EngineOutcome = stateType switch
-        {
-            "COMPLETED" => steps.Any(s => s.State == StepState.Failed) ? BatchOutcome.Failed : BatchOutcome.Succeeded,
-            "FAILED" or "CRASHED" => BatchOutcome.Failed,
-            "CANCELLED" => BatchOutcome.Stopped,
-            _ => BatchOutcome.InProgress,
-        };
-        // A flow run is complete when Prefect says it is terminal (§11), not when its listed tasks happen to be done.
-        batch.EngineIsComplete = IsTerminal(stateType);
-        return batch;
     }
+
+    /// <summary>What changes whenever the run does: its state, attempt and update time.</summary>
+    public static string ChangeToken(PrefectFlowRun run) =>
+        run.StateId + "|" + run.Type + "|" + run.TypeName + "|" + run.RunCount + "|" + run.Updated?.UtcTicks;
 
     public static bool IsTerminal(string? stateType) =>
         stateType is "COMPLETED" or "FAILED" or "CRASHED" or "CANCELLED";
@@ -56,7 +71,17 @@ internal static class PrefectMapper
         _ => BatchState.Unknown,
     };
 
-    public static StepState ToStepState(string? stateType) => stateType?.ToUpperInvariant() switch
+    /// <summary>The Prefect state types a BatchState stands for (Unknown stands for none the server can name).</summary>
+    public static IEnumerable<string> StateTypesOf(BatchState state) => state switch
+    {
+        BatchState.Scheduled => new[] { "SCHEDULED" },
+        BatchState.Pending => new[] { "PENDING", "PAUSED" },
+        BatchState.Running => new[] { "RUNNING", "CANCELLING" },
+        BatchState.Stop => new[] { "COMPLETED", "FAILED", "CRASHED", "CANCELLED" },
+        _ => Array.Empty<string>(),
+    };
+
+    public static StepState ToStepState(string? stateType) => stateType switch
     {
         "SCHEDULED" or "PENDING" or "PAUSED" => StepState.Pending,
         "RUNNING" or "CANCELLING" => StepState.Running,
@@ -75,115 +100,5 @@ internal static class PrefectMapper
         return string.IsNullOrEmpty(stateName) || string.Equals(stateType, stateName, StringComparison.OrdinalIgnoreCase)
             ? stateType
             : stateType + "/" + stateName;
-    }
-
-    /// <summary>
-    /// Task runs of the run's current attempt, ordered by expected start; named without their trailing
-    /// <c>-&lt;dynamic_key&gt;</c>; task runs sharing a name form one step; offsets from the newest
-    /// <c>offsets</c> artifact of each task run.
-    /// </summary>
-    private static List<BatchStep> Steps(string pipelineId, PrefectFlowRun run, IEnumerable<PrefectTaskRun> taskRuns, IEnumerable<PrefectArtifact> artifacts)
-    {
-        var newestOffsets = new Dictionary<string, PrefectArtifact>(StringComparer.Ordinal);
-        foreach (var artifact in artifacts)
-        {
-            if (artifact.TaskRunId == null || !string.Equals(artifact.Type, "offsets", StringComparison.OrdinalIgnoreCase))
-            {
-                continue; // results and other artifact types are not offsets
-            }
-            if (!newestOffsets.TryGetValue(artifact.TaskRunId, out var known) || (artifact.Created ?? default) > (known.Created ?? default))
-            {
-                newestOffsets[artifact.TaskRunId] = artifact;
-            }
-        }
-
-        var groups = new List<(string Name, List<PrefectTaskRun> Runs)>();
-        var byName = new Dictionary<string, List<PrefectTaskRun>>(StringComparer.Ordinal);
-        var current = taskRuns
-            .Where(t => t.FlowRunRunCount == run.RunCount || run.RunCount == 0)
-            .OrderBy(t => t.ExpectedStartTime ?? DateTimeOffset.MaxValue);
-        foreach (var taskRun in current)
-        {
-            var name = StepName(taskRun);
-            if (!byName.TryGetValue(name, out var list))
-            {
-                list = new List<PrefectTaskRun>();
-                byName[name] = list;
-                groups.Add((name, list));
-            }
-            list.Add(taskRun);
-        }
-
-        var steps = new List<BatchStep>(groups.Count);
-        foreach (var (name, runs) in groups)
-        {
-            var offsets = new OffsetMap();
-            foreach (var taskRun in runs)
-            {
-                if (taskRun.Id != null && newestOffsets.TryGetValue(taskRun.Id, out var artifact))
-                {
-                    ReadOffsets(artifact.Data, offsets);
-                }
-            }
-            steps.Add(new BatchStep(pipelineId, run.Id!, name, GroupState(runs.Select(r => ToStepState(r.StateType)).ToList()), offsets));
-        }
-        return steps;
-    }
-
-    private static string StepName(PrefectTaskRun taskRun)
-    {
-        var name = taskRun.Name ?? string.Empty;
-        var suffix = "-" + taskRun.DynamicKey;
-        return taskRun.DynamicKey != null && name.Length > suffix.Length && name.EndsWith(suffix, StringComparison.Ordinal)
-            ? name.Substring(0, name.Length - suffix.Length)
-            : name;
-    }
-
-    /// <summary>Failed if any failed, else Running if any runs, else Pending if any is unfinished, else Success.</summary>
-    private static StepState GroupState(IReadOnlyCollection<StepState> states)
-    {
-        if (states.Contains(StepState.Failed))
-        {
-            return StepState.Failed;
-        }
-        if (states.Contains(StepState.Running))
-        {
-            return StepState.Running;
-        }
-        if (states.Any(s => s == StepState.Pending || s == StepState.None))
-        {
-            return StepState.Pending;
-        }
-        return states.All(s => s == StepState.Success) ? StepState.Success : StepState.Unknown;
-    }
-
-    /// <summary><c>data</c> is an object of partition → integer, or a JSON string holding one (§8.2).</summary>
-    internal static void ReadOffsets(JsonElement data, OffsetMap into)
-    {
-        if (data.ValueKind == JsonValueKind.String)
-        {
-            try
-            {
-                using var inner = JsonDocument.Parse(data.GetString()!);
-                ReadOffsets(inner.RootElement, into);
-            }
-            catch (JsonException)
-            {
-                // a string artifact that is not JSON (markdown, a link): no offsets in it
-            }
-            return;
-        }
-        if (data.ValueKind != JsonValueKind.Object)
-        {
-            return;
-        }
-        foreach (var property in data.EnumerateObject())
-        {
-            if (property.Value.ValueKind != JsonValueKind.Number)
-            {
-                continue;
-            }
-            into[property.Name] = property.Value.TryGetInt64(out var whole) ? whole : (long)property.Value.GetDouble();
-        }
     }
 }

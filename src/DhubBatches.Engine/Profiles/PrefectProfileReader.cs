@@ -1,3 +1,4 @@
+using DhubBatches.Contract;
 using System;
 using System.IO;
 using DhubBatches.Connections;

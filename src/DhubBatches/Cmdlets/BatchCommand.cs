@@ -1,28 +1,32 @@
 using System;
 using System.Management.Automation;
 using DhubBatches.Connections;
-using DhubBatches.Engine;
+using DhubBatches.Contract;
 
 namespace DhubBatches.Cmdlets;
 
-/// <summary>A command that works on batches through a connection (-Connection, else the session's default).</summary>
+/// <summary>
+/// A command that works on batches through a connection: -Connection, which a piped Batch binds by property name
+/// (so its batches are acted on where they came from), else the session's default.
+/// </summary>
 public abstract class BatchCommand : DhubCmdlet
 {
-    private DhubConnection? _resolved;
+    /// <summary>Longest raw record text shown by -Verbose for an unreadable record.</summary>
+    private const int MaxRawText = 300;
 
-    /// <summary>The connection to use instead of the session's default.</summary>
-    [Parameter]
-    [ValidateNotNull]
+    /// <summary>The connection to use instead of the session's default; a piped Batch supplies its own.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     public DhubConnection? Connection { get; set; }
 
-    /// <summary>Resolved on first use, so a command with no input never needs a connection.</summary>
-    protected DhubConnection ResolvedConnection =>
-        _resolved ??= SessionConnections.Current.Resolve(Connection, SessionConnections.UserAgent);
-
-    protected IBatchEngine Engine => ResolvedConnection.Engine;
+    /// <summary>
+    /// The connection for the current input: -Connection (given, or bound from the piped object), else the one the
+    /// item itself came from, else the session default. Resolved per item, since piped batches may differ.
+    /// </summary>
+    internal DhubConnection ConnectionFor(DhubConnection? ofItem = null) =>
+        SessionConnections.Current.Resolve(Connection ?? ofItem, SessionConnections.UserAgent);
 
     /// <summary>Rejects ids that cannot be one path segment (<c>.</c>, <c>..</c>, blank) before any request.</summary>
-    protected static void ValidateIds(string pipelineId, string? batchId = null)
+    internal static void ValidateIds(string pipelineId, string? batchId = null)
     {
         DhubErrors.ValidateId(pipelineId, "PipelineId");
         if (batchId != null)
@@ -31,5 +35,61 @@ public abstract class BatchCommand : DhubCmdlet
         }
     }
 
-    protected TimeSpan? TimeoutFromSeconds(int seconds) => seconds < 0 ? (TimeSpan?)null : TimeSpan.FromSeconds(seconds);
+    /// <summary>
+    /// The TargetObject of an error about one batch: a Batch known only by its ids (pipe it on), or the ids as text
+    /// when no connection can be resolved.
+    /// </summary>
+    internal object BatchTarget(string pipelineId, string batchId, DhubConnection? ofItem = null)
+    {
+        try
+        {
+            return Batch.Placeholder(pipelineId, batchId, ConnectionFor(ofItem));
+        }
+        catch (DhubException)
+        {
+            return pipelineId + "/" + batchId;
+        }
+    }
+
+    /// <summary>Fails with DhubNotSupported, before any request, when the backend cannot do this at all.</summary>
+    internal static void Require(DhubConnection connection, EngineFeature feature, string what, string instead)
+    {
+        if (!connection.Engine.Supports(feature))
+        {
+            throw new DhubException(
+                DhubErrorKind.DhubNotSupported,
+                $"The {connection.Backend} backend cannot {what}. {instead}");
+        }
+    }
+
+    /// <summary>Writes a batch, after one warning per part of its record that could not be read.</summary>
+    internal void WriteBatch(Batch batch)
+    {
+        foreach (var warning in batch.Warnings)
+        {
+            WriteWarning(warning);
+        }
+        WriteObject(batch);
+    }
+
+    /// <summary>One non-terminating DhubInvalidResponse per unreadable record of a page; -Verbose shows its raw text.</summary>
+    internal void WriteProblems(BatchPage page, DhubConnection connection)
+    {
+        foreach (var problem in page.Problems)
+        {
+            if (problem.RawText != null)
+            {
+                WriteVerbose("Unreadable record: " + Shorten(problem.RawText));
+            }
+            object target = problem.BatchId != null
+                ? Batch.Placeholder(problem.PipelineId, problem.BatchId, connection)
+                : problem.PipelineId;
+            WriteItemError(new DhubException(DhubErrorKind.DhubInvalidResponse, problem.Message), target);
+        }
+    }
+
+    internal static TimeSpan? TimeoutFromSeconds(int seconds) => seconds < 0 ? (TimeSpan?)null : TimeSpan.FromSeconds(seconds);
+
+    private static string Shorten(string text) =>
+        text.Length <= MaxRawText ? text : text.Substring(0, MaxRawText) + $"… ({text.Length} characters)";
 }

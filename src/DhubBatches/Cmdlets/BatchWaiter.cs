@@ -3,50 +3,47 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
 using System.Management.Automation;
-using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
-using DhubBatches.Engine;
+using DhubBatches.Contract;
 
 namespace DhubBatches.Cmdlets;
 
 /// <summary>
-/// The wait loop of Wait-DhubBatch, Start-DhubBatch -Wait and Stop-DhubBatch -Wait. One loop for all batches:
-/// each is polled once per interval (a bounded number at a time), emitted as it completes, and shown with a
-/// progress bar per batch and a child bar per step. Runs on the pipeline thread; only the polls are async.
+/// The wait loop of Wait-DhubBatch and of -Wait on Start-, Stop- and Restart-DhubBatch. One loop for all batches: each
+/// round asks every connection's engine once for all of its unfinished batches (the engine reads them in as few
+/// requests as its API allows), outputs each batch as it completes, and shows progress. Runs on the pipeline thread.
 /// </summary>
 internal sealed class BatchWaiter
 {
-    /// <summary>Polls in flight at once; enough to keep 1,000 batches on a 5 s interval, few enough for any server.</summary>
-    private const int MaxConcurrentPolls = 16;
-
-    /// <summary>Per-batch bars beyond this many would flood the console; the overall bar still counts them all.</summary>
-    private const int MaxBatchBars = 10;
-
-    private static readonly TimeSpan s_progressInterval = TimeSpan.FromMilliseconds(250);
+    /// <summary>
+    /// The last look after -Timeout gets at most this long, so a server that hangs cannot stretch the wait by more.
+    /// </summary>
+    private static readonly TimeSpan s_lastLookBudget = TimeSpan.FromSeconds(5);
 
     private readonly DhubCmdlet _host;
-    private readonly IBatchEngine _engine;
     private readonly TimeSpan? _timeout;
     private readonly TimeSpan _interval;
     private readonly bool _any;
-    private readonly ProgressBars _progress;
+    private readonly WaitProgress _progress;
+    private readonly Dictionary<DhubConnection, IBatchRefresher> _refreshers = new Dictionary<DhubConnection, IBatchRefresher>();
 
-    public BatchWaiter(DhubCmdlet host, IBatchEngine engine, TimeSpan? timeout, TimeSpan interval, bool any = false)
+    public BatchWaiter(DhubCmdlet host, TimeSpan? timeout, TimeSpan interval, bool any = false)
     {
         _host = host;
-        _engine = engine;
         _timeout = timeout;
         _interval = interval;
         _any = any;
-        _progress = new ProgressBars(host);
+        _progress = new WaitProgress(host);
     }
 
     /// <summary>Write each completed batch (off for Stop-DhubBatch -Wait without -PassThru).</summary>
     public bool WriteBatches { get; set; } = true;
 
-    /// <summary>Write DhubBatchFailed for a batch that completes Failed (Wait-DhubBatch and Start -Wait).</summary>
+    /// <summary>Write DhubBatchFailed for a batch that completes Failed (Wait-DhubBatch, Start and Restart -Wait).</summary>
     public bool ReportFailures { get; set; } = true;
+
+    private CommandPump Pump => _host.Pump;
 
     /// <summary>Waits for the batches, writing each as it completes; writes DhubWaitTimeout for the rest.</summary>
     public void Run(IReadOnlyList<Batch> batches)
@@ -56,33 +53,15 @@ internal sealed class BatchWaiter
         var clock = Stopwatch.StartNew();
         try
         {
-            while (pending.Count > 0)
+            while (true)
             {
                 var roundStarted = clock.Elapsed;
-                Poll(pending, _timeout - clock.Elapsed);
-                foreach (var entry in pending.ToList())
-                {
-                    if (!entry.Latest.IsComplete && !entry.Dropped)
-                    {
-                        continue;
-                    }
-                    pending.Remove(entry);
-                    if (entry.Dropped)
-                    {
-                        continue;
-                    }
-                    _progress.Complete(entry.Latest);
-                    Emit(entry.Latest);
-                    if (_any)
-                    {
-                        return;
-                    }
-                }
-                _progress.Show(pending.Select(e => e.Latest).ToList(), total);
-                if (pending.Count == 0)
+                Refresh(pending, _timeout - clock.Elapsed);
+                if (EmitCompleted(pending))
                 {
                     return;
                 }
+                _progress.Show(pending.Select(e => e.Latest).ToList(), total);
 
                 var untilNextRound = roundStarted + _interval - clock.Elapsed;
                 if (_timeout.HasValue)
@@ -90,7 +69,7 @@ internal sealed class BatchWaiter
                     var left = _timeout.Value - clock.Elapsed;
                     if (left <= TimeSpan.Zero)
                     {
-                        TimedOut(pending);
+                        LastLook(pending);
                         return;
                     }
                     if (left < untilNextRound)
@@ -100,11 +79,11 @@ internal sealed class BatchWaiter
                 }
                 if (untilNextRound > TimeSpan.Zero)
                 {
-                    _host.WaitFor(Task.Delay(untilNextRound, _host.StopToken));
+                    Pump.Run(token => Task.Delay(untilNextRound, token));
                 }
                 if (_timeout.HasValue && clock.Elapsed >= _timeout.Value)
                 {
-                    TimedOut(pending);
+                    LastLook(pending);
                     return;
                 }
             }
@@ -115,61 +94,143 @@ internal sealed class BatchWaiter
         }
     }
 
-    private void Poll(List<Entry> pending, TimeSpan? left)
+    /// <summary>-Timeout has passed: read the unfinished batches once more, so one that finished meanwhile is not reported late.</summary>
+    private void LastLook(List<Entry> pending)
     {
-        // -Timeout bounds the whole call: a poll still retrying a slow or failing server when it passes is given up
-        // (the batch keeps its last known state), so the wait never overruns -Timeout by the retries of one round.
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_host.StopToken);
-        if (left.HasValue && left.Value > TimeSpan.Zero)
+        Refresh(pending, s_lastLookBudget);
+        if (EmitCompleted(pending))
         {
-            deadline.CancelAfter(left.Value);
+            return;
         }
-        // A few workers walk the list, each polling the next batch as its previous answer arrives: no per-batch
-        // task, waiter or cancellation registration, and no extra thread hop between one answer and the next poll.
-        var cursor = new StrongBox<int>(-1);
-        var polls = new Task[Math.Min(MaxConcurrentPolls, pending.Count)];
-        for (var i = 0; i < polls.Length; i++)
+        foreach (var entry in pending)
         {
-            polls[i] = _host.Start(token => PollEach(pending, cursor, token), deadline.Token);
-        }
-        _host.WaitFor(Task.WhenAll(polls));
-        foreach (var entry in pending.Where(e => e.Error != null))
-        {
-            var error = entry.Error!;
-            entry.Error = null;
-            if (error.Kind == DhubErrorKind.DhubServiceUnavailable || error.Kind == DhubErrorKind.DhubInvalidResponse)
+            var batch = entry.Latest;
+            if (WriteBatches)
             {
-                // The server may recover before the timeout: keep the last known state and try again next round.
-                _host.WriteWarning($"Could not refresh batch {entry.Latest}: {error.Message} Still waiting.");
-                continue;
+                _host.WriteObject(batch);
             }
-            entry.Dropped = true;
-            _host.WriteError(DhubErrors.Record(error, entry.Latest));
+            var state = batch.EngineState ?? batch.State.ToString().ToLowerInvariant();
+            var steps = batch.Steps.Count > 0 ? "; " + batch.StepSummary : string.Empty;
+            _host.WriteItemError(
+                new DhubException(
+                    DhubErrorKind.DhubWaitTimeout,
+                    $"Batch {batch.PipelineId}/{batch.Id} did not complete within {_timeout!.Value.TotalSeconds:0.###} s (state {state}{steps}). The batch keeps running."),
+                batch);
         }
     }
 
-    private async Task PollEach(List<Entry> pending, StrongBox<int> cursor, CancellationToken token)
+    /// <summary>Outputs and removes the batches that completed (or failed to be read); true when the wait is over.</summary>
+    private bool EmitCompleted(List<Entry> pending)
     {
-        int index;
-        while ((index = Interlocked.Increment(ref cursor.Value)) < pending.Count)
+        foreach (var entry in pending.ToList())
         {
-            if (token.IsCancellationRequested)
+            if (!entry.Dropped && !entry.Latest.IsComplete)
             {
-                _host.StopToken.ThrowIfCancellationRequested();
-                return; // -Timeout passed before these batches' turn: they keep their last known state.
+                continue;
             }
-            var entry = pending[index];
-            try
+            pending.Remove(entry);
+            if (entry.Dropped)
             {
-                entry.Latest = await _engine.GetAsync(entry.Latest.PipelineId, entry.Latest.Id, token).ConfigureAwait(false);
+                continue;
             }
-            catch (DhubException ex)
+            _progress.Complete(entry.Latest);
+            Emit(entry.Latest);
+            if (_any)
             {
-                entry.Error = ex;
+                return true;
             }
-            catch (OperationCanceledException) when (!_host.StopToken.IsCancellationRequested)
+        }
+        return pending.Count == 0;
+    }
+
+    /// <summary>One round: every connection's unfinished batches at once; a round cut short by -Timeout keeps the last known states.</summary>
+    private void Refresh(List<Entry> pending, TimeSpan? budget)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(Pump.StopToken);
+        if (budget.HasValue && budget.Value > TimeSpan.Zero)
+        {
+            deadline.CancelAfter(budget.Value);
+        }
+        var rounds = new List<(List<Entry> Entries, Task<IReadOnlyList<RefreshResult>> Task)>();
+        foreach (var group in pending.GroupBy(e => e.Latest.Connection))
+        {
+            var entries = group.ToList();
+            var refresher = RefresherOf(group.Key);
+            var keys = entries.Select(e => e.Key).ToList();
+            rounds.Add((entries, Pump.Start(token => refresher.RefreshAsync(keys, token), deadline.Token)));
+        }
+        Pump.Run(_ => Settled(rounds.Select(r => (Task)r.Task)));
+        if (Pump.StopToken.IsCancellationRequested)
+        {
+            throw new PipelineStoppedException();
+        }
+
+        var failures = new List<(Entry Entry, DhubException Error)>();
+        foreach (var (entries, task) in rounds)
+        {
+            if (task.IsCanceled)
             {
-                // -Timeout passed during this poll: the batch keeps its last known state.
+                continue; // -Timeout passed during the round: these batches keep their last known state.
+            }
+            if (task.IsFaulted)
+            {
+                var error = task.Exception!.InnerException as DhubException
+                    ?? new DhubException(DhubErrorKind.DhubInvalidResponse, task.Exception.InnerException?.Message ?? "The refresh failed.");
+                failures.AddRange(entries.Select(e => (e, error)));
+                continue;
+            }
+            var byKey = entries.ToDictionary(e => e.Key);
+            foreach (var result in task.Result)
+            {
+                if (!byKey.TryGetValue(result.Key, out var entry))
+                {
+                    continue;
+                }
+                if (result.Error != null)
+                {
+                    failures.Add((entry, result.Error));
+                }
+                else if (result.Snapshot != null)
+                {
+                    entry.Latest = entry.Latest.Connection.ToBatch(result.Snapshot);
+                    WarnOnce(entry);
+                }
+            }
+        }
+        Triage(failures);
+    }
+
+    /// <summary>
+    /// A failure the server may recover from keeps the batch waiting (one warning per distinct cause and round);
+    /// anything else (not found, refused) ends that batch's wait with its error.
+    /// </summary>
+    private void Triage(List<(Entry Entry, DhubException Error)> failures)
+    {
+        foreach (var group in failures.GroupBy(f => (f.Error.Kind, f.Error.Message)))
+        {
+            var first = group.First();
+            if (first.Error.Kind == DhubErrorKind.DhubServiceUnavailable || first.Error.Kind == DhubErrorKind.DhubInvalidResponse)
+            {
+                var which = group.Count() == 1 ? $"batch {first.Entry.Latest}" : $"{group.Count()} batches (the first {first.Entry.Latest})";
+                _host.WriteWarning($"Could not refresh {which}: {first.Error.Message} Still waiting.");
+                continue;
+            }
+            foreach (var (entry, error) in group)
+            {
+                entry.Dropped = true;
+                _host.WriteItemError(error, entry.Latest);
+            }
+        }
+    }
+
+    /// <summary>A record's damage is reported once per wait, not once per poll.</summary>
+    private void WarnOnce(Entry entry)
+    {
+        foreach (var warning in entry.Latest.Warnings)
+        {
+            if (entry.Warned.Add(warning))
+            {
+                _host.WriteWarning(warning);
             }
         }
     }
@@ -183,36 +244,46 @@ internal sealed class BatchWaiter
         if (ReportFailures && batch.Outcome == BatchOutcome.Failed)
         {
             var failed = string.Join(", ", batch.Steps.Where(s => s.State == StepState.Failed).Select(s => s.Name));
-            _host.WriteError(DhubErrors.Record(
-                DhubErrorKind.DhubBatchFailed,
-                $"Batch {batch.PipelineId}/{batch.Id} failed" + (failed.Length > 0 ? $" (step {failed})." : "."),
-                batch));
+            _host.WriteItemError(
+                new DhubException(DhubErrorKind.DhubBatchFailed, $"Batch {batch.PipelineId}/{batch.Id} failed" + (failed.Length > 0 ? $" (step {failed})." : ".")),
+                batch);
         }
     }
 
-    private void TimedOut(List<Entry> pending)
+    private IBatchRefresher RefresherOf(DhubConnection connection)
     {
-        foreach (var entry in pending)
+        if (!_refreshers.TryGetValue(connection, out var refresher))
         {
-            if (WriteBatches)
-            {
-                _host.WriteObject(entry.Latest);
-            }
-            _host.WriteError(DhubErrors.Record(
-                DhubErrorKind.DhubWaitTimeout,
-                $"Batch {entry.Latest.PipelineId}/{entry.Latest.Id} did not complete within {_timeout!.Value.TotalSeconds:0.###} s " +
-                $"(state {entry.Latest.State.ToString().ToLowerInvariant()}; {entry.Latest.StepSummary}). The batch keeps running.",
-                entry.Latest));
+            refresher = connection.Engine.CreateRefresher();
+            _refreshers[connection] = refresher;
         }
+        return refresher;
+    }
+
+    /// <summary>Completes when every task has, whatever their outcome (each is inspected afterwards).</summary>
+    private static async Task<bool> Settled(IEnumerable<Task> tasks)
+    {
+        foreach (var task in tasks)
+        {
+            try
+            {
+                await task.ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // inspected by the caller through the task itself
+            }
+        }
+        return true;
     }
 
     private static List<Entry> Distinct(IReadOnlyList<Batch> batches)
     {
-        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var seen = new HashSet<(DhubConnection, string, string)>();
         var result = new List<Entry>();
         foreach (var batch in batches)
         {
-            if (seen.Add(batch.PipelineId + "\n" + batch.Id))
+            if (seen.Add((batch.Connection, batch.PipelineId, batch.Id)))
             {
                 result.Add(new Entry(batch));
             }
@@ -222,111 +293,18 @@ internal sealed class BatchWaiter
 
     private sealed class Entry
     {
-        public Entry(Batch batch) => Latest = batch;
+        public Entry(Batch batch)
+        {
+            Latest = batch;
+            Key = new BatchKey(batch.PipelineId, batch.Id, batch.Snapshot);
+        }
+
+        public BatchKey Key { get; }
 
         public Batch Latest { get; set; }
 
-        public DhubException? Error { get; set; }
-
         public bool Dropped { get; set; }
-    }
 
-    /// <summary>Throttled progress: at most a few updates a second, and a Completed record for every bar shown.</summary>
-    private sealed class ProgressBars
-    {
-        private const int OverallId = 1;
-        private readonly DhubCmdlet _host;
-        private readonly Dictionary<string, int> _ids = new Dictionary<string, int>(StringComparer.Ordinal);
-        private readonly Dictionary<int, ProgressRecord> _shown = new Dictionary<int, ProgressRecord>();
-        private readonly Stopwatch _sinceLast = new Stopwatch();
-        private int _nextId = OverallId + 1;
-
-        public ProgressBars(DhubCmdlet host) => _host = host;
-
-        public void Show(IReadOnlyList<Batch> pending, int total)
-        {
-            if (_sinceLast.IsRunning && _sinceLast.Elapsed < s_progressInterval)
-            {
-                return;
-            }
-            _sinceLast.Restart();
-            var parent = -1;
-            if (total > 1)
-            {
-                var done = total - pending.Count;
-                Write(OverallId, new ProgressRecord(OverallId, "Waiting for batches", $"{done} of {total} complete")
-                {
-                    PercentComplete = total == 0 ? 100 : done * 100 / total,
-                });
-                parent = OverallId;
-            }
-            foreach (var batch in pending.Take(MaxBatchBars))
-            {
-                var id = IdOf(batch.PipelineId + "\n" + batch.Id);
-                var finished = batch.Steps.Count(s => s.IsFinished);
-                var running = batch.Steps.FirstOrDefault(s => s.State == StepState.Running);
-                var status = batch.State.ToString().ToLowerInvariant() + (running != null ? " - " + running.Name : string.Empty);
-                Write(id, new ProgressRecord(id, $"Batch {batch.PipelineId}/{batch.Id}", status)
-                {
-                    ParentActivityId = parent,
-                    PercentComplete = batch.Steps.Count == 0 ? 0 : finished * 100 / batch.Steps.Count,
-                });
-                foreach (var step in batch.Steps)
-                {
-                    var stepId = IdOf(batch.PipelineId + "\n" + batch.Id + "\n" + step.Name);
-                    var text = step.State.ToString().ToLowerInvariant() + (step.Offsets.Count > 0 ? ": " + step.OffsetSummary : string.Empty);
-                    Write(stepId, new ProgressRecord(stepId, step.Name, text)
-                    {
-                        ParentActivityId = id,
-                        PercentComplete = step.IsFinished ? 100 : 0,
-                    });
-                }
-            }
-        }
-
-        public void Complete(Batch batch)
-        {
-            foreach (var step in batch.Steps)
-            {
-                CompleteId(batch.PipelineId + "\n" + batch.Id + "\n" + step.Name);
-            }
-            CompleteId(batch.PipelineId + "\n" + batch.Id);
-        }
-
-        public void CompleteAll()
-        {
-            foreach (var record in _shown.Values.OrderByDescending(r => r.ActivityId).ToList())
-            {
-                record.RecordType = ProgressRecordType.Completed;
-                _host.WriteProgress(record);
-            }
-            _shown.Clear();
-        }
-
-        private void CompleteId(string key)
-        {
-            if (_ids.TryGetValue(key, out var id) && _shown.TryGetValue(id, out var record))
-            {
-                record.RecordType = ProgressRecordType.Completed;
-                _host.WriteProgress(record);
-                _shown.Remove(id);
-            }
-        }
-
-        private int IdOf(string key)
-        {
-            if (!_ids.TryGetValue(key, out var id))
-            {
-                id = _nextId++;
-                _ids[key] = id;
-            }
-            return id;
-        }
-
-        private void Write(int id, ProgressRecord record)
-        {
-            _shown[id] = record;
-            _host.WriteProgress(record);
-        }
+        public HashSet<string> Warned { get; } = new HashSet<string>(StringComparer.Ordinal);
     }
 }

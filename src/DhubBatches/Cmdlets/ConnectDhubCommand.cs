@@ -2,7 +2,7 @@ using System;
 using System.Management.Automation;
 using System.Security;
 using DhubBatches.Connections;
-using DhubBatches.Engine;
+using DhubBatches.Contract;
 
 namespace DhubBatches.Cmdlets;
 
@@ -55,7 +55,7 @@ public sealed class ConnectDhubCommand : DhubCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
-    protected override void EndProcessing()
+    protected override void Complete()
     {
         DhubConnection? connection = null;
         try
@@ -65,7 +65,7 @@ public sealed class ConnectDhubCommand : DhubCmdlet
             connection = new DhubConnection(settings, "Connect-Dhub");
             var engine = connection.Engine;
             WriteVerbose($"Checking {Backend} API at {settings.Uri} ({settings.Authentication})");
-            Await(engine.VerifyAsync);
+            Pump.Run(engine.VerifyAsync);
         }
         catch (DhubException ex)
         {

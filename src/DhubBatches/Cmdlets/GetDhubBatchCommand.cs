@@ -1,15 +1,15 @@
 using System;
 using System.Management.Automation;
-using DhubBatches.Completion;
 using System.Threading;
 using System.Threading.Tasks;
-using DhubBatches.Engine;
+using DhubBatches.Completion;
+using DhubBatches.Contract;
 
 namespace DhubBatches.Cmdlets;
 
 /// <summary>
-/// Get-DhubBatch: the latest batch of pipelines, given batches, or (-All) every batch of a pipeline, streamed
-/// page by page. -First/-Skip (SupportsPaging) are applied here and fetch no more pages than they need.
+/// Get-DhubBatch: the latest batch of pipelines, given batches, piped batches refreshed, or (-All) every batch of a
+/// pipeline streamed page by page, optionally filtered. -First/-Skip (SupportsPaging) read no more than they output.
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "DhubBatch", DefaultParameterSetName = LatestSet, SupportsPaging = true)]
 [OutputType(typeof(Batch))]
@@ -47,10 +47,27 @@ public sealed class GetDhubBatchCommand : BatchCommand
     [ValidateNotNull]
     public Batch[] InputObject { get; set; } = null!;
 
-    /// <summary>Batches per request with -All (the Prefect backend caps it at 200).</summary>
+    /// <summary>Batches per request with -All (the Prefect backend also keeps to the server's limit).</summary>
     [Parameter(ParameterSetName = AllSet)]
     [ValidateRange(1, 1000)]
     public int PageSize { get; set; } = 100;
+
+    /// <summary>With -All: only batches in these states.</summary>
+    [Parameter(ParameterSetName = AllSet)]
+    [ValidateNotNullOrEmpty]
+    public BatchState[]? State { get; set; }
+
+    /// <summary>With -All: only batches expected to start at or after this time (Prefect).</summary>
+    [Parameter(ParameterSetName = AllSet)]
+    public DateTime? Since { get; set; }
+
+    /// <summary>With -All: only batches expected to start at or before this time (Prefect).</summary>
+    [Parameter(ParameterSetName = AllSet)]
+    public DateTime? Until { get; set; }
+
+    /// <summary>With -All: also the runs a schedule has planned for the future, listed first (Prefect).</summary>
+    [Parameter(ParameterSetName = AllSet)]
+    public SwitchParameter IncludeUpcoming { get; set; }
 
     private ulong First => PagingParameters?.First ?? ulong.MaxValue;
 
@@ -58,7 +75,7 @@ public sealed class GetDhubBatchCommand : BatchCommand
 
     private bool Satisfied => _written >= First;
 
-    protected override void ProcessRecord()
+    protected override void ProcessItem()
     {
         switch (ParameterSetName)
         {
@@ -67,38 +84,42 @@ public sealed class GetDhubBatchCommand : BatchCommand
                 {
                     ThrowTerminatingError(DhubErrors.Record(DhubErrorKind.DhubBadRequest, "-BatchId needs exactly one -PipelineId.", PipelineId));
                 }
+                var pipelineId = PipelineId[0];
                 foreach (var batchId in BatchId)
                 {
-                    ForItem(batchId, () =>
+                    ForItem(() => BatchTarget(pipelineId, batchId), () =>
                     {
-                        ValidateIds(PipelineId[0], batchId);
-                        Write(Await(token => Engine.GetAsync(PipelineId[0], batchId, token)));
+                        ValidateIds(pipelineId, batchId);
+                        var connection = ConnectionFor();
+                        Write(connection.ToBatch(Pump.Run(token => connection.Engine.GetAsync(pipelineId, batchId, token))));
                     });
                 }
                 break;
             case InputObjectSet:
                 foreach (var batch in InputObject)
                 {
-                    ForItem(batch, () =>
+                    ForItem(() => batch, () =>
                     {
                         ValidateIds(batch.PipelineId, batch.Id);
-                        Write(Await(token => Engine.GetAsync(batch.PipelineId, batch.Id, token)));
+                        var connection = ConnectionFor(batch.Connection);
+                        Write(connection.ToBatch(Pump.Run(token => connection.Engine.GetAsync(batch.PipelineId, batch.Id, token))));
                     });
                 }
                 break;
             case AllSet:
-                foreach (var pipelineId in PipelineId)
+                foreach (var id in PipelineId)
                 {
-                    ForItem(pipelineId, () => WriteAll(pipelineId));
+                    ForItem(() => id, () => WriteAll(id));
                 }
                 break;
             default:
-                foreach (var pipelineId in PipelineId)
+                foreach (var id in PipelineId)
                 {
-                    ForItem(pipelineId, () =>
+                    ForItem(() => id, () =>
                     {
-                        ValidateIds(pipelineId);
-                        Write(Await(token => Engine.GetLatestAsync(pipelineId, token)));
+                        ValidateIds(id);
+                        var connection = ConnectionFor();
+                        Write(connection.ToBatch(Pump.Run(token => connection.Engine.GetLatestAsync(id, token))));
                     });
                 }
                 break;
@@ -108,9 +129,11 @@ public sealed class GetDhubBatchCommand : BatchCommand
     private void WriteAll(string pipelineId)
     {
         ValidateIds(pipelineId);
+        var connection = ConnectionFor();
+        var query = Query(connection);
         if (PagingParameters != null && PagingParameters.IncludeTotalCount)
         {
-            var total = Await(token => Engine.CountAsync(pipelineId, token));
+            var total = Pump.Run(token => connection.Engine.CountAsync(pipelineId, query, token));
             WriteObject(PagingParameters.NewTotalCount((ulong)(total ?? 0), total.HasValue ? 1.0 : 0.0));
         }
         if (Satisfied)
@@ -118,24 +141,27 @@ public sealed class GetDhubBatchCommand : BatchCommand
             return;
         }
 
-        // The next page is fetched while this one is written; a downstream Select-Object -First or Ctrl+C
-        // cancels it in the finally block, so nothing keeps running after the command.
+        // The next page is fetched while this one is written; a downstream Select-Object -First or Ctrl+C cancels it in
+        // the finally block, so nothing keeps running after the command.
         using var pages = CancellationTokenSource.CreateLinkedTokenSource(StopToken);
-        var request = new BatchPageRequest { Limit = NextLimit(), Skip = (long)(Skip - _skipped) };
-        var pending = StartPage(pipelineId, request, pages.Token);
+        var pending = StartPage(connection, pipelineId, query, continuation: null, skip: (long)(Skip - _skipped), want: ToWrite(), pages.Token);
         try
         {
             while (pending != null)
             {
-                var page = WaitFor(pending);
+                var started = pending;
+                var page = Pump.Run(_ => started);
                 _skipped += (ulong)page.Skipped;
-                var remainingAfterPage = Remaining() - (ulong)page.Items.Count;
-                pending = page.Continuation != null && page.Items.Count > 0 && remainingAfterPage > 0
-                    ? StartPage(pipelineId, new BatchPageRequest { Continuation = page.Continuation, Limit = Limit(remainingAfterPage) }, pages.Token)
+                WriteProblems(page, connection);
+                var skipLeft = Skip > _skipped ? Skip - _skipped : 0;
+                var writable = (ulong)page.Items.Count > skipLeft ? (ulong)page.Items.Count - skipLeft : 0;
+                var wantAfter = ToWrite() > writable ? ToWrite() - writable : 0;
+                pending = page.Continuation != null && wantAfter > 0
+                    ? StartPage(connection, pipelineId, query, page.Continuation, (long)(skipLeft > (ulong)page.Items.Count ? skipLeft - (ulong)page.Items.Count : 0), wantAfter, pages.Token)
                     : null;
                 foreach (var batch in page.Items)
                 {
-                    Write(batch);
+                    Write(connection.ToBatch(batch));
                     if (Satisfied)
                     {
                         return;
@@ -149,20 +175,44 @@ public sealed class GetDhubBatchCommand : BatchCommand
         }
     }
 
-    private Task<BatchPage> StartPage(string pipelineId, BatchPageRequest request, CancellationToken token) =>
-        Start(t => Engine.GetPageAsync(pipelineId, request, t), token);
-
-    /// <summary>Items still to read from the server: those to skip plus those to write (saturating).</summary>
-    private ulong Remaining()
+    private BatchQuery Query(DhubConnection connection)
     {
-        var toSkip = Skip > _skipped ? Skip - _skipped : 0;
-        var toWrite = First > _written ? First - _written : 0;
-        return toWrite > ulong.MaxValue - toSkip ? ulong.MaxValue : toSkip + toWrite;
+        if (State == null && Since == null && Until == null && !IncludeUpcoming)
+        {
+            return BatchQuery.Default;
+        }
+        if (Since != null || Until != null)
+        {
+            Require(connection, EngineFeature.TimeFilters, "filter batches by start time (-Since/-Until)",
+                "The dhub Batches API reports no start times; list with Get-DhubBatch -All and filter by state instead.");
+        }
+        return new BatchQuery
+        {
+            States = State,
+            Since = Since.HasValue ? ToUniversal(Since.Value) : (DateTimeOffset?)null,
+            Until = Until.HasValue ? ToUniversal(Until.Value) : (DateTimeOffset?)null,
+            IncludeUpcoming = IncludeUpcoming,
+        };
     }
 
-    private int NextLimit() => Limit(Remaining());
+    /// <summary>Get-Date gives local times; an unspecified kind is taken as local too, as PowerShell users mean it.</summary>
+    private static DateTimeOffset ToUniversal(DateTime value) =>
+        (value.Kind == DateTimeKind.Utc ? new DateTimeOffset(value) : new DateTimeOffset(DateTime.SpecifyKind(value, DateTimeKind.Local))).ToUniversalTime();
 
-    private int Limit(ulong remaining) => remaining < (ulong)PageSize ? (int)remaining : PageSize;
+    private Task<BatchPage> StartPage(DhubConnection connection, string pipelineId, BatchQuery query, string? continuation, long skip, ulong want, CancellationToken token)
+    {
+        var request = new PageRequest
+        {
+            Continuation = continuation,
+            Skip = skip,
+            Want = want > int.MaxValue ? int.MaxValue : (int)want,
+            PageSize = PageSize,
+        };
+        return Pump.Start(t => connection.Engine.GetPageAsync(pipelineId, query, request, t), token);
+    }
+
+    /// <summary>Items still to write (saturating).</summary>
+    private ulong ToWrite() => First > _written ? First - _written : 0;
 
     /// <summary>Applies -Skip and -First to everything the command outputs, in every parameter set.</summary>
     private void Write(Batch batch)
@@ -177,6 +227,6 @@ public sealed class GetDhubBatchCommand : BatchCommand
             return;
         }
         _written++;
-        WriteObject(batch);
+        WriteBatch(batch);
     }
 }

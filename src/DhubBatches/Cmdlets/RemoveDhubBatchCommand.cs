@@ -1,6 +1,7 @@
 using System;
 using System.Management.Automation;
 using DhubBatches.Completion;
+using DhubBatches.Contract;
 
 namespace DhubBatches.Cmdlets;
 
@@ -9,8 +10,7 @@ namespace DhubBatches.Cmdlets;
 [OutputType(typeof(void))]
 public sealed class RemoveDhubBatchCommand : BatchCommand
 {
-    /// <summary>How long a running batch may take to stop before the delete gives up (Prefect: cancel, then wait).</summary>
-    private static readonly TimeSpan s_stopTimeout = TimeSpan.FromSeconds(60);
+    private const string Action = "Remove batch (a running batch is stopped first)";
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
@@ -23,35 +23,45 @@ public sealed class RemoveDhubBatchCommand : BatchCommand
     [ArgumentCompleter(typeof(BatchIdCompleter))]
     public string BatchId { get; set; } = null!;
 
-    /// <summary>Skips the confirmation prompt; -WhatIf still only reports.</summary>
+    /// <summary>
+    /// Skips the confirmation prompt (an explicit -Confirm still asks; -WhatIf still only reports), and deletes a
+    /// batch whose stop does not finish within -Timeout by marking it stopped first.
+    /// </summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
 
-    protected override void ProcessRecord()
+    /// <summary>Seconds a running batch may take to stop before the delete gives up (or, with -Force, goes ahead).</summary>
+    [Parameter]
+    [ValidateRange(0, 86400)]
+    public int Timeout { get; set; } = 60;
+
+    protected override void ProcessItem()
     {
-        ForItem(PipelineId + "/" + BatchId, () =>
+        ForItem(() => BatchTarget(PipelineId, BatchId), () =>
         {
             ValidateIds(PipelineId, BatchId);
-            if (!ShouldRemove($"{PipelineId}/{BatchId}"))
+            var connection = ConnectionFor();
+            var target = $"{PipelineId}/{BatchId}";
+            if (!ShouldRemove(target))
             {
                 return;
             }
-            Await(token => Engine.RemoveAsync(PipelineId, BatchId, s_stopTimeout, token));
-            WriteVerbose($"Removed batch {PipelineId}/{BatchId}.");
+            var options = new RemoveOptions { StopTimeout = TimeSpan.FromSeconds(Timeout), Force = Force };
+            Pump.Run(token => connection.Engine.RemoveAsync(PipelineId, BatchId, options, token));
+            WriteVerbose($"Removed batch {target}.");
         });
     }
 
-    /// <summary>-WhatIf always wins; otherwise -Force skips the (ConfirmImpact High) prompt.</summary>
+    /// <summary>-WhatIf always wins and an explicit -Confirm always asks; otherwise -Force skips the (ConfirmImpact High) prompt.</summary>
     private bool ShouldRemove(string target)
     {
-        const string action = "Remove batch (a running batch is stopped first)";
-        var whatIf = MyInvocation.BoundParameters.TryGetValue("WhatIf", out var value)
-            ? value is SwitchParameter s && s.IsPresent
-            : SessionState.PSVariable.GetValue("WhatIfPreference") is { } preference && LanguagePrimitives.IsTrue(preference);
-        if (whatIf || !Force)
+        var confirm = MyInvocation.BoundParameters.TryGetValue("Confirm", out var value) && value is SwitchParameter s && s.IsPresent;
+        if (IsWhatIf || confirm || !Force)
         {
-            return ShouldProcess(target, action);
+            return ShouldProcess(target, Action);
         }
+        // The line ShouldProcess writes under -Verbose, which -Force must not lose.
+        WriteVerbose($"Performing the operation \"{Action}\" on target \"{target}\".");
         return true;
     }
 }

@@ -3,7 +3,7 @@ using System.Collections;
 using System.Collections.Generic;
 using System.Management.Automation;
 using DhubBatches.Completion;
-using DhubBatches.Engine;
+using DhubBatches.Contract;
 
 namespace DhubBatches.Cmdlets;
 
@@ -52,28 +52,34 @@ public sealed class StartDhubBatchCommand : BatchCommand
     [ValidateRange(0.05, 3600.0)]
     public double PollingInterval { get; set; } = 5;
 
-    protected override void ProcessRecord()
+    protected override void ProcessItem()
     {
-        ForItem(PipelineId, () =>
+        ForItem(() => PipelineId, () =>
         {
             ValidateIds(PipelineId);
-            if (IfActive != IfActiveAction.Start)
+            var request = new StartRequest(PipelineId)
             {
-                var active = ActiveBatch();
-                if (active != null)
+                PipelineVersion = PipelineVersion,
+                Parameters = Parameter == null ? null : ParameterValues.FromHashtable(Parameter),
+            };
+            var connection = ConnectionFor();
+            if (IfActive != IfActiveAction.Start && ActiveBatch(connection) is { } active)
+            {
+                var described = $"batch {active.Id} ({active.EngineState ?? active.State.ToString().ToLowerInvariant()})";
+                if (IfActive == IfActiveAction.Skip)
                 {
-                    if (IfActive == IfActiveAction.Fail)
-                    {
-                        WriteError(DhubErrors.Record(
-                            DhubErrorKind.DhubBatchActive,
-                            $"Pipeline '{PipelineId}' already has an active batch {active.Id} ({active.State.ToString().ToLowerInvariant()}; {active.StepSummary}).",
-                            PipelineId));
-                        return;
-                    }
-                    WriteVerbose($"Pipeline '{PipelineId}' already has an active batch {active.Id}; not starting another (-IfActive Skip).");
+                    WriteVerbose($"Pipeline '{PipelineId}' already has an active {described}; not starting another (-IfActive Skip).");
                     Output(active);
                     return;
                 }
+                if (IsWhatIf)
+                {
+                    // What it would do is fail: say so, as -WhatIf does, instead of writing the error.
+                    ShouldProcess($"Not starting a batch of pipeline '{PipelineId}': it already has an active {described}; -IfActive Fail would write DhubBatchActive.", "Start-DhubBatch -IfActive Fail", "Start-DhubBatch");
+                    return;
+                }
+                var steps = active.Steps.Count > 0 ? "; " + active.StepSummary : string.Empty;
+                throw new DhubException(DhubErrorKind.DhubBatchActive, $"Pipeline '{PipelineId}' already has an active {described}{steps}.");
             }
 
             var what = PipelineVersion == null ? "Start batch" : $"Start batch (version {PipelineVersion})";
@@ -81,20 +87,15 @@ public sealed class StartDhubBatchCommand : BatchCommand
             {
                 return;
             }
-            var request = new StartRequest(PipelineId)
-            {
-                PipelineVersion = PipelineVersion,
-                Parameters = Parameter == null ? null : PlainValues.FromHashtable(Parameter),
-            };
-            Output(Await(token => Engine.StartAsync(request, token)));
+            Output(connection.ToBatch(Pump.Run(token => connection.Engine.StartAsync(request, token))));
         });
     }
 
-    protected override void EndProcessing()
+    protected override void Complete()
     {
         if (Wait && _toWaitFor.Count > 0)
         {
-            new BatchWaiter(this, Engine, TimeoutFromSeconds(Timeout), TimeSpan.FromSeconds(PollingInterval)).Run(_toWaitFor);
+            new BatchWaiter(this, TimeoutFromSeconds(Timeout), TimeSpan.FromSeconds(PollingInterval)).Run(_toWaitFor);
         }
     }
 
@@ -106,15 +107,15 @@ public sealed class StartDhubBatchCommand : BatchCommand
         }
         else
         {
-            WriteObject(batch);
+            WriteBatch(batch);
         }
     }
 
-    private Batch? ActiveBatch()
+    private Batch? ActiveBatch(DhubConnection connection)
     {
         try
         {
-            var latest = Await(token => Engine.GetLatestAsync(PipelineId, token));
+            var latest = connection.ToBatch(Pump.Run(token => connection.Engine.GetLatestAsync(PipelineId, token)));
             return latest.IsComplete ? null : latest;
         }
         catch (DhubException ex) when (ex.Kind == DhubErrorKind.DhubBatchNotFound)

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Management.Automation;
 using DhubBatches.Completion;
+using DhubBatches.Contract;
 
 namespace DhubBatches.Cmdlets;
 
@@ -37,43 +38,58 @@ public sealed class StopDhubBatchCommand : BatchCommand
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
-    protected override void ProcessRecord()
+    /// <summary>
+    /// For a batch that is already stopping and that nothing acts on (Prefect: stuck in CANCELLING because its worker
+    /// is gone), mark it stopped directly. Infrastructure that may still be running is not stopped.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    protected override void ProcessItem()
     {
-        ForItem(PipelineId + "/" + BatchId, () =>
+        ForItem(() => BatchTarget(PipelineId, BatchId), () =>
         {
             ValidateIds(PipelineId, BatchId);
-            if (!ShouldProcess($"{PipelineId}/{BatchId}", "Stop batch"))
+            var connection = ConnectionFor();
+            var what = Force ? "Stop batch (marking it stopped if a stop is stuck)" : "Stop batch";
+            if (!ShouldProcess($"{PipelineId}/{BatchId}", what))
             {
                 return;
             }
-            var outcome = Await(token => Engine.StopAsync(PipelineId, BatchId, token));
-            if (outcome == StopOutcome.AlreadyFinished)
+            var options = new StopOptions { Force = Force };
+            var outcome = Pump.Run(token => connection.Engine.StopAsync(PipelineId, BatchId, options, token));
+            switch (outcome)
             {
-                WriteWarning($"Batch {PipelineId}/{BatchId} had already finished; nothing was stopped.");
-            }
-            else
-            {
-                WriteVerbose($"Stop requested for batch {PipelineId}/{BatchId} ({outcome}).");
+                case StopOutcome.AlreadyFinished:
+                    WriteWarning($"Batch {PipelineId}/{BatchId} had already finished; nothing was stopped.");
+                    break;
+                case StopOutcome.AlreadyStopping:
+                    WriteWarning($"Batch {PipelineId}/{BatchId} was already stopping; nothing new was asked. If nothing acts on the stop " +
+                        "(for example its worker is gone), Stop-DhubBatch -Force marks it stopped.");
+                    break;
+                default:
+                    WriteVerbose($"Stop requested for batch {PipelineId}/{BatchId} ({outcome}).");
+                    break;
             }
             if (Wait)
             {
-                _stopped.Add(new Batch(PipelineId, BatchId, ResolvedConnection.Backend));
+                _stopped.Add(Batch.Placeholder(PipelineId, BatchId, connection));
             }
             else if (PassThru)
             {
-                WriteObject(Await(token => Engine.GetAsync(PipelineId, BatchId, token)));
+                WriteBatch(connection.ToBatch(Pump.Run(token => connection.Engine.GetAsync(PipelineId, BatchId, token))));
             }
         });
     }
 
-    protected override void EndProcessing()
+    protected override void Complete()
     {
         if (_stopped.Count == 0)
         {
             return;
         }
         // A stopped batch is expected to end unfinished, so that is no failure here; only a timeout is reported.
-        new BatchWaiter(this, Engine, TimeoutFromSeconds(Timeout), s_pollInterval)
+        new BatchWaiter(this, TimeoutFromSeconds(Timeout), s_pollInterval)
         {
             WriteBatches = PassThru,
             ReportFailures = false,

@@ -6,8 +6,8 @@ using DhubBatches.Completion;
 namespace DhubBatches.Cmdlets;
 
 /// <summary>
-/// Wait-DhubBatch: waits for batches to complete, like Wait-Job: all piped batches in one poll loop, each output
-/// as it completes. Ctrl+C stops waiting, never the batches.
+/// Wait-DhubBatch: waits for batches to complete, like Wait-Job: all piped batches in one poll loop, each output as
+/// it completes. Ctrl+C stops waiting, never the batches.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Wait, "DhubBatch", DefaultParameterSetName = InputObjectSet)]
 [OutputType(typeof(Batch))]
@@ -47,43 +47,37 @@ public sealed class WaitDhubBatchCommand : BatchCommand
     [Parameter]
     public SwitchParameter Any { get; set; }
 
-    protected override void ProcessRecord()
+    protected override void ProcessItem()
     {
         if (ParameterSetName == ByIdSet)
         {
             foreach (var batchId in BatchId)
             {
-                ForItem(batchId, () =>
+                ForItem(() => BatchTarget(PipelineId, batchId), () =>
                 {
                     ValidateIds(PipelineId, batchId);
-                    _batches.Add(new Batch(PipelineId, batchId, ResolvedConnection.Backend));
+                    _batches.Add(Batch.Placeholder(PipelineId, batchId, ConnectionFor()));
                 });
             }
             return;
         }
         foreach (var batch in InputObject)
         {
-            ForItem(batch, () =>
+            ForItem(() => batch, () =>
             {
                 ValidateIds(batch.PipelineId, batch.Id);
-                _batches.Add(batch);
+                var connection = ConnectionFor(batch.Connection);
+                // An explicit -Connection wins over the one the batch came from.
+                _batches.Add(ReferenceEquals(connection, batch.Connection) ? batch : Batch.Placeholder(batch.PipelineId, batch.Id, connection));
             });
         }
     }
 
-    protected override void EndProcessing()
+    protected override void Complete()
     {
-        if (_batches.Count == 0)
+        if (_batches.Count > 0)
         {
-            return;
-        }
-        try
-        {
-            new BatchWaiter(this, Engine, TimeoutFromSeconds(Timeout), TimeSpan.FromSeconds(PollingInterval), Any).Run(_batches);
-        }
-        catch (DhubException ex)
-        {
-            WriteDhubError(ex, null);
+            new BatchWaiter(this, TimeoutFromSeconds(Timeout), TimeSpan.FromSeconds(PollingInterval), Any).Run(_batches);
         }
     }
 }

@@ -4,11 +4,14 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using System.Management.Automation.Language;
-using DhubBatches.Engine;
+using DhubBatches.Contract;
 
 namespace DhubBatches.Completion;
 
-/// <summary>Tab on -BatchId: recent batches of the chosen pipeline, newest first, with their state in the tooltip.</summary>
+/// <summary>
+/// Tab on -BatchId: recent batches of the chosen pipeline, newest first (those due by now, as Get-DhubBatch -All lists
+/// them), with their state in the tooltip.
+/// </summary>
 internal sealed class BatchIdCompleter : IArgumentCompleter
 {
     private const int RecentBatches = 25;
@@ -32,9 +35,11 @@ internal sealed class BatchIdCompleter : IArgumentCompleter
             TimeSpan.FromSeconds(10),
             async (engine, token) =>
             {
-                var page = await engine.GetPageAsync(pipelineId!, new BatchPageRequest { Limit = RecentBatches }, token).ConfigureAwait(false);
+                var page = await engine.GetPageAsync(pipelineId!, BatchQuery.Default, new PageRequest { Want = RecentBatches, PageSize = RecentBatches }, token).ConfigureAwait(false);
                 return page.Items
-                    .Select(b => new CompletionCandidate(b.Id, $"{b.EngineState ?? b.State.ToString().ToLowerInvariant()}; {b.StepSummary}"))
+                    .Select(b => new CompletionCandidate(
+                        b.Id,
+                        (b.EngineState ?? b.State.ToString().ToLowerInvariant()) + "; " + string.Join("; ", b.Steps.Select(s => s.Name + "=" + s.State.ToString().ToLowerInvariant()))))
                     .ToList();
             });
     }

@@ -5,10 +5,11 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using System.Management.Automation.Language;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
 using DhubBatches.Connections;
-using DhubBatches.Engine;
+using DhubBatches.Contract;
 
 namespace DhubBatches.Completion;
 
@@ -19,8 +20,13 @@ namespace DhubBatches.Completion;
 internal static class CompletionSource
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(2);
-    private static readonly ConcurrentDictionary<string, (DateTime Expires, IReadOnlyList<CompletionCandidate> Items)> s_cache =
-        new ConcurrentDictionary<string, (DateTime, IReadOnlyList<CompletionCandidate>)>(StringComparer.Ordinal);
+
+    /// <summary>Most answers kept per connection; the oldest go first.</summary>
+    private const int MaxCachedAnswers = 64;
+
+    // Per connection object, so a dropped connection takes its answers with it.
+    private static readonly ConditionalWeakTable<DhubConnection, ConcurrentDictionary<string, CachedAnswer>> s_cache =
+        new ConditionalWeakTable<DhubConnection, ConcurrentDictionary<string, CachedAnswer>>();
 
     public static IEnumerable<CompletionResult> Complete(
         string wordToComplete,
@@ -36,8 +42,8 @@ internal static class CompletionSource
             {
                 return Array.Empty<CompletionResult>();
             }
-            var key = connection.GetHashCode() + "\n" + cacheKey;
-            if (!s_cache.TryGetValue(key, out var cached) || cached.Expires < DateTime.UtcNow)
+            var answers = s_cache.GetValue(connection, _ => new ConcurrentDictionary<string, CachedAnswer>(StringComparer.Ordinal));
+            if (!answers.TryGetValue(cacheKey, out var cached) || cached.Expires < DateTime.UtcNow)
             {
                 using var timeout = new CancellationTokenSource(s_timeout);
                 var task = fetch(connection.Engine, timeout.Token);
@@ -45,8 +51,8 @@ internal static class CompletionSource
                 {
                     return Array.Empty<CompletionResult>();
                 }
-                cached = (DateTime.UtcNow + cacheFor, task.Result);
-                s_cache[key] = cached;
+                cached = new CachedAnswer(DateTime.UtcNow + cacheFor, task.Result);
+                Keep(answers, cacheKey, cached);
             }
             var pattern = WildcardPattern.Get(Unquote(wordToComplete) + "*", WildcardOptions.IgnoreCase);
             return cached.Items
@@ -57,6 +63,18 @@ internal static class CompletionSource
         catch (Exception ex) when (!(ex is OutOfMemoryException))
         {
             return Array.Empty<CompletionResult>();
+        }
+    }
+
+    private static void Keep(ConcurrentDictionary<string, CachedAnswer> answers, string key, CachedAnswer answer)
+    {
+        answers[key] = answer;
+        if (answers.Count > MaxCachedAnswers)
+        {
+            foreach (var old in answers.OrderBy(a => a.Value.Expires).Take(answers.Count - MaxCachedAnswers).ToList())
+            {
+                answers.TryRemove(old.Key, out _);
+            }
         }
     }
 
@@ -102,6 +120,19 @@ internal static class CompletionSource
         var needsQuotes = value.Length == 0 || value.Any(c => char.IsWhiteSpace(c) || "'\"`$(){}[];,|&<>@#".IndexOf(c) >= 0);
         return needsQuotes ? "'" + CodeGeneration.EscapeSingleQuotedStringContent(value) + "'" : value;
     }
+}
+
+internal sealed class CachedAnswer
+{
+    public CachedAnswer(DateTime expires, IReadOnlyList<CompletionCandidate> items)
+    {
+        Expires = expires;
+        Items = items;
+    }
+
+    public DateTime Expires { get; }
+
+    public IReadOnlyList<CompletionCandidate> Items { get; }
 }
 
 internal sealed class CompletionCandidate

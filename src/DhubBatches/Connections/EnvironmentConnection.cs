@@ -1,53 +1,94 @@
 using System;
-using DhubBatches.Engine;
+using System.IO;
+using System.Security.Cryptography;
+using System.Text;
+using DhubBatches.Contract;
 
 namespace DhubBatches.Connections;
 
 /// <summary>
-/// A connection from the environment, in interface.md's order: DHUB_API_URL (+ DHUB_API_TOKEN), then
-/// PREFECT_API_URL (+ PREFECT_API_AUTH_STRING or PREFECT_API_KEY; the auth string wins, as in Prefect's SDK,
-/// prefect-rest.md §2.2), then the active profile of Prefect's profiles.toml (§2.4).
+/// A connection from the environment, in interface.md's order: DHUB_API_URL (+ DHUB_API_TOKEN), else Prefect. Each
+/// Prefect setting comes from the highest-precedence place that sets it, as in Prefect's own SDK: the environment
+/// variable, else the active profile of profiles.toml (so PREFECT_API_URL from the environment can go with the key
+/// from a profile). When both an auth string and an API key are set, the auth string wins, as in the SDK
+/// (docs/prefect.md, "Connections and configuration").
 /// </summary>
 internal static class EnvironmentConnection
 {
-    public static EngineSettings? Read(Func<string> userAgent, out string source, out string key)
+    /// <summary>
+    /// A digest of everything <see cref="Read"/> would look at (variables, and the profiles file's path and time), so
+    /// a cached connection is reused until the environment changes, without keeping any secret as text.
+    /// </summary>
+    public static string Fingerprint()
+    {
+        var text = new StringBuilder();
+        foreach (var name in new[] { "DHUB_API_URL", "DHUB_API_TOKEN", "PREFECT_API_URL", "PREFECT_API_KEY", "PREFECT_API_AUTH_STRING", "PREFECT_PROFILE" })
+        {
+            text.Append(Get(name)).Append('\n');
+        }
+        var profiles = PrefectProfiles.ProfilesPath();
+        text.Append(profiles).Append('\n');
+        if (profiles != null && File.Exists(profiles))
+        {
+            text.Append(File.GetLastWriteTimeUtc(profiles).Ticks);
+        }
+        using var sha = SHA256.Create();
+        return Convert.ToBase64String(sha.ComputeHash(Encoding.UTF8.GetBytes(text.ToString())));
+    }
+
+    public static EngineSettings? Read(Func<string> userAgent, out string source)
     {
         source = string.Empty;
-        key = string.Empty;
-
         var dhubUrl = Get("DHUB_API_URL");
         if (dhubUrl != null)
         {
-            var token = Get("DHUB_API_TOKEN");
             source = "Environment (DHUB_API_URL)";
-            key = "dhub\n" + dhubUrl + "\n" + token;
-            return Create(dhubUrl, BackendKind.Dhub, token, AuthenticationKind.Bearer, "DHUB_API_URL", userAgent);
+            return Create(dhubUrl, BackendKind.Dhub, Get("DHUB_API_TOKEN"), AuthenticationKind.Bearer, "DHUB_API_URL", userAgent);
         }
 
-        var prefectUrl = Get("PREFECT_API_URL");
-        if (prefectUrl != null)
+        var url = Get("PREFECT_API_URL");
+        var apiKey = Get("PREFECT_API_KEY");
+        var authString = Get("PREFECT_API_AUTH_STRING");
+        // The profile is read only when the environment leaves a setting open; it fills only those.
+        var profile = url == null || apiKey == null || authString == null ? PrefectProfiles.ReadActive() : null;
+        var profileName = profile == null ? null : $"Prefect profile '{profile.Name}' ({profile.Path})";
+        var from = new StringBuilder();
+        if (url != null)
         {
-            source = "Environment (PREFECT_API_URL)";
-            return FromPrefectValues(prefectUrl, Get("PREFECT_API_KEY"), Get("PREFECT_API_AUTH_STRING"), "PREFECT_API_URL", userAgent, out key);
+            from.Append("Environment (PREFECT_API_URL)");
         }
-
-        var profile = PrefectProfiles.ReadActive();
-        if (profile?.ApiUrl != null)
+        else if (profile?.ApiUrl != null)
         {
-            source = $"Prefect profile '{profile.Name}' ({profile.Path})";
-            var settings = FromPrefectValues(profile.ApiUrl, profile.ApiKey, profile.AuthString, source, userAgent, out key);
-            key = "profile\n" + profile.Path + "\n" + profile.Name + "\n" + key;
-            return settings;
+            url = profile.ApiUrl;
+            from.Append(profileName);
         }
-        return null;
-    }
-
-    private static EngineSettings FromPrefectValues(string url, string? apiKey, string? authString, string origin, Func<string> userAgent, out string key)
-    {
-        key = "prefect\n" + url + "\n" + apiKey + "\n" + authString;
+        else
+        {
+            return null;
+        }
+        if (apiKey == null && profile?.ApiKey != null)
+        {
+            apiKey = profile.ApiKey;
+            Note(from, url == profile.ApiUrl ? null : profileName + " for PREFECT_API_KEY");
+        }
+        if (authString == null && profile?.AuthString != null)
+        {
+            authString = profile.AuthString;
+            Note(from, url == profile.ApiUrl ? null : profileName + " for PREFECT_API_AUTH_STRING");
+        }
+        source = from.ToString();
+        var origin = profile?.ApiUrl == url ? profileName! : "PREFECT_API_URL";
         return authString != null
             ? Create(url, BackendKind.Prefect, authString, AuthenticationKind.Basic, origin, userAgent)
             : Create(url, BackendKind.Prefect, apiKey, AuthenticationKind.Bearer, origin, userAgent);
+    }
+
+    private static void Note(StringBuilder from, string? what)
+    {
+        if (what != null)
+        {
+            from.Append(" + ").Append(what);
+        }
     }
 
     private static EngineSettings Create(string url, BackendKind backend, string? secret, AuthenticationKind kind, string origin, Func<string> userAgent)

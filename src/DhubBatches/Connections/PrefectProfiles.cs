@@ -42,7 +42,7 @@ internal static class PrefectProfiles
         return EngineLoader.ReadPrefectProfile(path, string.IsNullOrWhiteSpace(requested) ? null : requested!.Trim());
     }
 
-    private static string? ProfilesPath()
+    public static string? ProfilesPath()
     {
         var explicitPath = Environment.GetEnvironmentVariable("PREFECT_PROFILES_PATH");
         if (!string.IsNullOrWhiteSpace(explicitPath))

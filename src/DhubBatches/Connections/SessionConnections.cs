@@ -1,11 +1,13 @@
 using System;
 using System.Collections;
+using System.Collections.Generic;
+using System.Linq;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Security;
-using DhubBatches.Engine;
+using DhubBatches.Contract;
 
 namespace DhubBatches.Connections;
 
@@ -20,6 +22,9 @@ internal sealed class SessionConnections
         new ConditionalWeakTable<Runspace, SessionConnections>();
     private static readonly SessionConnections s_noRunspace = new SessionConnections();
 
+    // Every session made, weakly, so Remove-Module can release their connections.
+    private static readonly List<WeakReference<SessionConnections>> s_all = new List<WeakReference<SessionConnections>>();
+
     private readonly object _gate = new object();
     private DhubConnection? _default;
     private DhubConnection? _fromEnvironment;
@@ -30,7 +35,7 @@ internal sealed class SessionConnections
         get
         {
             var runspace = Runspace.DefaultRunspace;
-            return runspace == null ? s_noRunspace : s_byRunspace.GetValue(runspace, _ => new SessionConnections());
+            return runspace == null ? s_noRunspace : s_byRunspace.GetValue(runspace, _ => Track(new SessionConnections()));
         }
     }
 
@@ -73,20 +78,64 @@ internal sealed class SessionConnections
             {
                 return _default;
             }
-            var settings = EnvironmentConnection.Read(userAgent, out var source, out var key);
+            var fingerprint = EnvironmentConnection.Fingerprint();
+            if (_fromEnvironment != null && _environmentKey == fingerprint)
+            {
+                return _fromEnvironment;
+            }
+            var settings = EnvironmentConnection.Read(userAgent, out var source);
             if (settings == null)
             {
                 throw DhubErrors.NotConnected();
             }
-            if (_fromEnvironment == null || _environmentKey != key)
-            {
-                ConnectionPolicy.CheckTransport(settings.Uri, settings.Authentication, allowUnencrypted: false);
-                _fromEnvironment?.Dispose();
-                _fromEnvironment = new DhubConnection(settings, source);
-                _environmentKey = key;
-            }
+            ConnectionPolicy.CheckTransport(settings.Uri, settings.Authentication, allowUnencrypted: false);
+            _fromEnvironment?.Dispose();
+            _fromEnvironment = new DhubConnection(settings, source);
+            _environmentKey = fingerprint;
             return _fromEnvironment;
         }
+    }
+
+    /// <summary>Releases every connection of every runspace (Remove-Module): their pooled HTTP connections close.</summary>
+    public static void ReleaseAll()
+    {
+        List<SessionConnections> sessions;
+        lock (s_all)
+        {
+            sessions = s_all.Select(w => w.TryGetTarget(out var s) ? s : null).Where(s => s != null).Select(s => s!).ToList();
+            s_all.Clear();
+        }
+        s_noRunspace.Release();
+        foreach (var session in sessions)
+        {
+            session.Release();
+        }
+    }
+
+    private static SessionConnections Track(SessionConnections session)
+    {
+        lock (s_all)
+        {
+            s_all.RemoveAll(w => !w.TryGetTarget(out _));
+            s_all.Add(new WeakReference<SessionConnections>(session));
+        }
+        return session;
+    }
+
+    private void Release()
+    {
+        DhubConnection? byDefault;
+        DhubConnection? fromEnvironment;
+        lock (_gate)
+        {
+            byDefault = _default;
+            fromEnvironment = _fromEnvironment;
+            _default = null;
+            _fromEnvironment = null;
+            _environmentKey = null;
+        }
+        byDefault?.Dispose();
+        fromEnvironment?.Dispose();
     }
 
     /// <summary>

@@ -18,4 +18,5 @@ public enum DhubErrorKind
     DhubBatchActive,
     DhubBatchFailed,
     DhubWaitTimeout,
+    DhubNotSupported,
 }

@@ -20,6 +20,7 @@ internal static class DhubErrors
         DhubErrorKind.DhubBatchActive => ErrorCategory.ResourceExists,
         DhubErrorKind.DhubBatchFailed => ErrorCategory.InvalidResult,
         DhubErrorKind.DhubWaitTimeout => ErrorCategory.OperationTimeout,
+        DhubErrorKind.DhubNotSupported => ErrorCategory.NotImplemented,
         _ => ErrorCategory.NotSpecified,
     };
 

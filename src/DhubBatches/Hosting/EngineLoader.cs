@@ -2,7 +2,7 @@ using System;
 using System.IO;
 using System.Reflection;
 using DhubBatches.Connections;
-using DhubBatches.Engine;
+using DhubBatches.Contract;
 
 namespace DhubBatches.Hosting;
 

@@ -1,16 +1,35 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
+using DhubBatches.Contract;
 
 namespace DhubBatches;
 
-/// <summary>One execution of a pipeline, on either backend.</summary>
+/// <summary>One execution of a pipeline, on either backend, as read at one moment.</summary>
 public sealed class Batch
 {
-    public Batch(string pipelineId, string id, BackendKind backend)
+    private readonly BatchOutcome? _engineOutcome;
+    private readonly bool? _engineIsComplete;
+
+    internal Batch(BatchSnapshot snapshot, DhubConnection connection)
     {
-        PipelineId = pipelineId;
-        Id = id;
-        Backend = backend.ToString();
+        PipelineId = snapshot.PipelineId;
+        Id = snapshot.Id;
+        Name = snapshot.Name;
+        Deployment = snapshot.Deployment;
+        State = snapshot.State;
+        EngineState = snapshot.EngineState;
+        StartTime = snapshot.StartTime;
+        EndTime = snapshot.EndTime;
+        Backend = connection.Backend.ToString();
+        Connection = connection;
+        Steps = snapshot.Steps.Count == 0
+            ? BatchStepList.Empty
+            : new BatchStepList(snapshot.Steps.Select(s => new BatchStep(snapshot.PipelineId, snapshot.Id, s, connection)).ToList());
+        Warnings = snapshot.Warnings;
+        Snapshot = snapshot;
+        _engineOutcome = snapshot.Outcome;
+        _engineIsComplete = snapshot.IsComplete;
     }
 
     /// <summary>The pipeline the batch belongs to, as the user named it.</summary>
@@ -19,43 +38,44 @@ public sealed class Batch
     /// <summary>Batch id (dhub <c>batch-…</c>; Prefect: the flow run id).</summary>
     public string Id { get; }
 
-    public string? Name { get; internal set; }
+    public string? Name { get; }
 
-    public string? Deployment { get; internal set; }
+    public string? Deployment { get; }
 
-    public BatchState State { get; internal set; }
+    public BatchState State { get; }
 
-    public BatchStepList Steps { get; internal set; } = BatchStepList.Empty;
+    public BatchStepList Steps { get; }
 
     /// <summary>The seed document's rule: every step is success or failed, or the batch state is stop.</summary>
-    public bool IsComplete => EngineIsComplete ?? (State == BatchState.Stop || (Steps.Count > 0 && Steps.All(s => s.IsFinished)));
+    public bool IsComplete => _engineIsComplete ?? (State == BatchState.Stop || (Steps.Count > 0 && Steps.All(s => s.IsFinished)));
 
-    public BatchOutcome Outcome => EngineOutcome ?? OutcomeFromSteps();
+    public BatchOutcome Outcome => _engineOutcome ?? OutcomeFromSteps();
 
     /// <summary>e.g. <c>extract=success; transform=running; load=pending</c>.</summary>
     public string StepSummary => Steps.ToString();
 
     /// <summary>Raw engine state where the backend has one (Prefect <c>CANCELLING</c>, <c>SCHEDULED/Late</c>).</summary>
-    public string? EngineState { get; internal set; }
+    public string? EngineState { get; }
 
-    public DateTimeOffset? StartTime { get; internal set; }
+    public DateTimeOffset? StartTime { get; }
 
-    public DateTimeOffset? EndTime { get; internal set; }
+    public DateTimeOffset? EndTime { get; }
 
     /// <summary><c>Dhub</c> or <c>Prefect</c>.</summary>
     public string Backend { get; }
 
-    /// <summary>
-    /// Set by a backend whose engine decides the outcome itself (Prefect: CANCELLED is Stopped even when every
-    /// step succeeded); null means "derive it from the steps".
-    /// </summary>
-    internal BatchOutcome? EngineOutcome { get; set; }
+    /// <summary>Where the batch came from, so piping it to another command acts on the same server.</summary>
+    public DhubConnection Connection { get; }
 
-    /// <summary>
-    /// Set by a backend with terminal states of its own (Prefect §11): there, a run whose listed tasks are all
-    /// done may still be running. Null means "the seed's rule".
-    /// </summary>
-    internal bool? EngineIsComplete { get; set; }
+    /// <summary>Parts of the record that could not be read; written as warnings by the command that read it.</summary>
+    internal IReadOnlyList<string> Warnings { get; }
+
+    /// <summary>What the engine read, so a wait can hand it back and skip reading an unchanged batch again.</summary>
+    internal BatchSnapshot Snapshot { get; }
+
+    /// <summary>A batch known only by its ids (Wait-DhubBatch -BatchId), in state Unknown until read.</summary>
+    internal static Batch Placeholder(string pipelineId, string id, DhubConnection connection) =>
+        new Batch(new BatchSnapshot(pipelineId, id), connection);
 
     public override string ToString() => PipelineId + "/" + Id + " (" + State.ToString().ToLowerInvariant() + ")";
 

@@ -1,15 +1,18 @@
+using DhubBatches.Contract;
+
 namespace DhubBatches;
 
 /// <summary>One step (extract, transform, load, …) of a batch.</summary>
 public sealed class BatchStep
 {
-    public BatchStep(string pipelineId, string batchId, string name, StepState state, OffsetMap? offsets = null)
+    internal BatchStep(string pipelineId, string batchId, StepSnapshot step, DhubConnection connection)
     {
         PipelineId = pipelineId;
         BatchId = batchId;
-        Name = name;
-        State = state;
-        Offsets = offsets ?? new OffsetMap();
+        Name = step.Name;
+        State = step.State;
+        Offsets = new OffsetMap(step.Offsets);
+        Connection = connection;
     }
 
     public string PipelineId { get; }
@@ -24,6 +27,9 @@ public sealed class BatchStep
 
     /// <summary>Offsets as one line, e.g. <c>partition_0=1000; partition_1=500</c>.</summary>
     public string OffsetSummary => Offsets.ToString();
+
+    /// <summary>Where the step's batch came from (so a piped step's commands reach the same server).</summary>
+    public DhubConnection Connection { get; }
 
     public bool IsFinished => State == StepState.Success || State == StepState.Failed;
 

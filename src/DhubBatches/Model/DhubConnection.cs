@@ -1,5 +1,5 @@
 using System;
-using DhubBatches.Engine;
+using DhubBatches.Contract;
 using DhubBatches.Hosting;
 
 namespace DhubBatches;
@@ -57,7 +57,11 @@ public sealed class DhubConnection : IDisposable
         }
     }
 
-    public override string ToString() => $"{Backend} {Uri} ({Authentication})";
+    /// <summary><c>&lt;Backend&gt; &lt;Uri&gt;</c>: what a Batch's Connection cell shows in Export-Csv; never the secret.</summary>
+    public override string ToString() => Backend + " " + Uri;
+
+    /// <summary>The Batch users see for what this connection's engine read.</summary>
+    internal Batch ToBatch(BatchSnapshot snapshot) => new Batch(snapshot, this);
 
     public void Dispose()
     {

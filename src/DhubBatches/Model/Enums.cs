@@ -1,9 +1,15 @@
+using Newtonsoft.Json;
+using Newtonsoft.Json.Converters;
+
 namespace DhubBatches;
 
-// Enum member names are the wire values (case-insensitive in PowerShell), so
-// `Where-Object State -eq 'running'` works without a lookup table.
+// Enum member names are the wire values (case-insensitive in PowerShell), so `Where-Object State -eq 'running'`
+// works without a lookup table. [JsonConverter] makes ConvertTo-Json write the names, not numbers: PowerShell 7.4-7.6
+// serialize with Newtonsoft.Json and honour it (the attribute is referenced at compile time only; PowerShell ships the
+// assembly).
 
 /// <summary>The state of a batch as the dhub API reports it.</summary>
+[JsonConverter(typeof(StringEnumConverter))]
 public enum BatchState
 {
     Unknown = 0,
@@ -14,6 +20,7 @@ public enum BatchState
 }
 
 /// <summary>The state of one step of a batch.</summary>
+[JsonConverter(typeof(StringEnumConverter))]
 public enum StepState
 {
     Unknown = 0,
@@ -25,6 +32,7 @@ public enum StepState
 }
 
 /// <summary>How a batch ended, or that it has not ended yet.</summary>
+[JsonConverter(typeof(StringEnumConverter))]
 public enum BatchOutcome
 {
     InProgress = 0,
@@ -34,6 +42,7 @@ public enum BatchOutcome
 }
 
 /// <summary>Which API a connection talks to.</summary>
+[JsonConverter(typeof(StringEnumConverter))]
 public enum BackendKind
 {
     Dhub = 0,
@@ -41,6 +50,7 @@ public enum BackendKind
 }
 
 /// <summary>How a connection authenticates; never the secret itself.</summary>
+[JsonConverter(typeof(StringEnumConverter))]
 public enum AuthenticationKind
 {
     None = 0,
@@ -48,13 +58,13 @@ public enum AuthenticationKind
     Basic,
 }
 
-/// <summary>What a stop request achieved.</summary>
-public enum StopOutcome
+/// <summary>The level of a log line, by the names of Python's logging levels that Prefect stores (10 … 50).</summary>
+[JsonConverter(typeof(StringEnumConverter))]
+public enum BatchLogLevel
 {
-    /// <summary>The server accepted the request; the batch is stopping.</summary>
-    Requested = 0,
-    /// <summary>The batch is stopped now.</summary>
-    Stopped,
-    /// <summary>The batch had already finished; nothing was changed.</summary>
-    AlreadyFinished,
+    Debug = 10,
+    Info = 20,
+    Warning = 30,
+    Error = 40,
+    Critical = 50,
 }

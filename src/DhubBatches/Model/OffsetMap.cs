@@ -15,20 +15,19 @@ public sealed class OffsetMap : IDictionary, IReadOnlyDictionary<string, long>
     private readonly List<string> _keys = new List<string>();
     private readonly Dictionary<string, long> _values = new Dictionary<string, long>(StringComparer.Ordinal);
 
-    public static OffsetMap Empty => new OffsetMap();
-
-    public long this[string key]
+    internal OffsetMap(IReadOnlyList<KeyValuePair<string, long>> offsets)
     {
-        get => _values[key];
-        set
+        foreach (var pair in offsets)
         {
-            if (!_values.ContainsKey(key))
+            if (!_values.ContainsKey(pair.Key))
             {
-                _keys.Add(key);
+                _keys.Add(pair.Key);
             }
-            _values[key] = value;
+            _values[pair.Key] = pair.Value;
         }
     }
+
+    public long this[string key] => _values[key];
 
     public int Count => _keys.Count;
 

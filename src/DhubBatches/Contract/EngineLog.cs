@@ -1,6 +1,6 @@
 using System.Threading;
 
-namespace DhubBatches.Engine;
+namespace DhubBatches.Contract;
 
 /// <summary>Where engine code reports progress text. Implementations must be thread-safe.</summary>
 public interface IEngineLog

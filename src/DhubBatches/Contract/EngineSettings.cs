@@ -1,7 +1,7 @@
 using System;
 using System.Security;
 
-namespace DhubBatches.Engine;
+namespace DhubBatches.Contract;
 
 /// <summary>What an engine needs to talk to one API. Holds the secret; never written to any stream.</summary>
 public sealed class EngineSettings

@@ -1,0 +1,46 @@
+using DhubBatches.Contract;
+using System;
+using System.Runtime.InteropServices;
+using System.Security;
+
+namespace DhubBatches.Engine.Http;
+
+/// <summary>
+/// The text of a record the server sent that could not be read, fit for -Verbose: shortened, and with the
+/// connection's secret blanked out should the server have echoed it back.
+/// </summary>
+internal sealed class RecordText
+{
+    /// <summary>Enough to recognise a record; long ones are cut.</summary>
+    public const int MaxLength = 500;
+
+    private readonly string? _secret;
+
+    public RecordText(SecureString? secret)
+    {
+        _secret = secret == null || secret.Length == 0 ? null : Reveal(secret);
+    }
+
+    public string Of(string raw)
+    {
+        var text = _secret == null ? raw : raw.Replace(_secret, "***");
+        return text.Length <= MaxLength ? text : text.Substring(0, MaxLength) + "…";
+    }
+
+    private static string Reveal(SecureString secure)
+    {
+        var pointer = IntPtr.Zero;
+        try
+        {
+            pointer = Marshal.SecureStringToGlobalAllocUnicode(secure);
+            return Marshal.PtrToStringUni(pointer) ?? string.Empty;
+        }
+        finally
+        {
+            if (pointer != IntPtr.Zero)
+            {
+                Marshal.ZeroFreeGlobalAllocUnicode(pointer);
+            }
+        }
+    }
+}

@@ -1,0 +1,154 @@
+using System;
+using System.Threading;
+using System.Threading.Tasks;
+using DhubBatches.Contract;
+using DhubBatches.Engine.Http;
+
+namespace DhubBatches.Engine.Prefect;
+
+/// <summary>
+/// The state changes this module proposes to a flow run — stop, mark stopped, restart — and how it reads Prefect's
+/// orchestration answers (ACCEPT, REJECT, ABORT, WAIT; docs/prefect.md, "Stop, restart and delete").
+/// </summary>
+internal sealed class FlowRunStates
+{
+    /// <summary>How often a WAIT answer is honoured before giving up.</summary>
+    private const int MaxWaitAnswers = 10;
+
+    private readonly IPrefectApi _api;
+
+    public FlowRunStates(IPrefectApi api)
+    {
+        _api = api;
+    }
+
+    /// <summary>
+    /// Proposes CANCELLING (force false, a fresh transition id, so a retried POST cannot apply twice). REJECT with a
+    /// CANCELLED state is success (a scheduled run with no infrastructure); ABORT means the run is already terminal —
+    /// stopped when that state is CANCELLED (for instance when our own first answer was lost), finished otherwise.
+    /// </summary>
+    public async Task<StopOutcome> CancelAsync(string flowRunId, CancellationToken cancellationToken)
+    {
+        var result = await ProposeAsync(flowRunId, "CANCELLING", "Cancelling", "Cancelled with Stop-DhubBatch (DhubBatches PowerShell module)", cancellationToken).ConfigureAwait(false);
+        var now = result.State?.NormalType;
+        switch (result.Status?.ToUpperInvariant())
+        {
+            case "ACCEPT":
+                return StopOutcome.Requested;
+            case "REJECT" when now == "CANCELLED":
+                return StopOutcome.Stopped;
+            case "REJECT" when now == "CANCELLING":
+                return StopOutcome.AlreadyStopping;
+            case "ABORT" when now == "CANCELLED":
+                EngineLog.Current?.Verbose($"Prefect: {result.Details?.Reason} The run is stopped.");
+                return StopOutcome.Stopped;
+            case "ABORT":
+                EngineLog.Current?.Verbose($"Prefect: {result.Details?.Reason}");
+                return StopOutcome.AlreadyFinished;
+            default:
+                throw Refused(flowRunId, "the cancellation", result);
+        }
+    }
+
+    /// <summary>
+    /// Marks a run that is stuck in CANCELLING as CANCELLED: the one transition Prefect allows from there. Nothing acts
+    /// on the infrastructure, so a process that still runs keeps running.
+    /// </summary>
+    public async Task MarkCancelledAsync(string flowRunId, CancellationToken cancellationToken)
+    {
+        var result = await ProposeAsync(
+            flowRunId,
+            "CANCELLED",
+            "Cancelled",
+            "Marked cancelled with -Force (DhubBatches PowerShell module): nothing acted on the cancellation; infrastructure that may still run was not stopped",
+            cancellationToken).ConfigureAwait(false);
+        switch (result.Status?.ToUpperInvariant())
+        {
+            case "ACCEPT":
+            case "ABORT": // it reached a terminal state meanwhile: nothing left to mark
+                return;
+            default:
+                throw Refused(flowRunId, "marking the run cancelled", result);
+        }
+    }
+
+    /// <summary>
+    /// As <c>prefect flow-run retry</c> does: SCHEDULED with force, so the run goes again in place as a new attempt.
+    /// Forced, it is not protected by the transition id, so it is never sent twice (see IPrefectApi).
+    /// </summary>
+    public async Task RestartAsync(string flowRunId, CancellationToken cancellationToken)
+    {
+        for (var answer = 0; answer < MaxWaitAnswers; answer++)
+        {
+            var body = new SetStateRequest(
+                new StateCreate("SCHEDULED", "Scheduled")
+                {
+                    Message = "Restarted with Restart-DhubBatch (DhubBatches PowerShell module)",
+                    StateDetails = new StateDetailsCreate { TransitionId = Guid.NewGuid().ToString() },
+                },
+                force: true);
+            var result = await ApiCall.ContentAsync(_api.ForceFlowRunStateAsync(flowRunId, body, cancellationToken), PrefectCalls.FlowRunNotFound, cancellationToken).ConfigureAwait(false);
+            switch (result.Status?.ToUpperInvariant())
+            {
+                case "ACCEPT":
+                    return;
+                case "WAIT":
+                    await WaitAsync(result, cancellationToken).ConfigureAwait(false);
+                    continue;
+                default:
+                    throw Refused(flowRunId, "the restart", result);
+            }
+        }
+        throw TooManyWaits(flowRunId);
+    }
+
+    private async Task<PrefectOrchestrationResult> ProposeAsync(string flowRunId, string type, string name, string message, CancellationToken cancellationToken)
+    {
+        for (var answer = 0; answer < MaxWaitAnswers; answer++)
+        {
+            var body = new SetStateRequest(
+                new StateCreate(type, name)
+                {
+                    Message = message,
+                    StateDetails = new StateDetailsCreate { TransitionId = Guid.NewGuid().ToString() },
+                },
+                force: false);
+            var result = await ApiCall.ContentAsync(_api.ProposeFlowRunStateAsync(flowRunId, body, cancellationToken), PrefectCalls.FlowRunNotFound, cancellationToken).ConfigureAwait(false);
+            if (!string.Equals(result.Status, "WAIT", StringComparison.OrdinalIgnoreCase))
+            {
+                return result;
+            }
+            await WaitAsync(result, cancellationToken).ConfigureAwait(false);
+        }
+        throw TooManyWaits(flowRunId);
+    }
+
+    private static async Task WaitAsync(PrefectOrchestrationResult result, CancellationToken cancellationToken)
+    {
+        var delay = TimeSpan.FromSeconds(Math.Min(60, Math.Max(0.1, result.Details?.DelaySeconds ?? 1)));
+        EngineLog.Current?.Verbose($"Prefect asked to wait {delay.TotalSeconds:0.#} s before the state change ({result.Details?.Reason}).");
+        await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static DhubException Refused(string flowRunId, string what, PrefectOrchestrationResult result)
+    {
+        var status = result.Status?.ToUpperInvariant();
+        if (status != "REJECT" && status != "ABORT")
+        {
+            return new DhubException(
+                DhubErrorKind.DhubInvalidResponse,
+                $"POST /flow_runs/{flowRunId}/set_state -> orchestration status '{result.Status}' is not one this version knows.");
+        }
+        var reason = result.Details?.Reason;
+        return new DhubException(
+            DhubErrorKind.DhubConflict,
+            $"POST /flow_runs/{flowRunId}/set_state: Prefect refused {what} ({status}: {reason ?? "no reason given"}); the run is {result.State?.NormalType ?? "unchanged"}.")
+        {
+            ServerMessage = reason,
+        };
+    }
+
+    private static DhubException TooManyWaits(string flowRunId) => new DhubException(
+        DhubErrorKind.DhubServiceUnavailable,
+        $"POST /flow_runs/{flowRunId}/set_state: Prefect answered WAIT {MaxWaitAnswers} times; the state was not changed.");
+}

@@ -1,0 +1,149 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text.Json.Serialization.Metadata;
+using System.Threading;
+using System.Threading.Tasks;
+using DhubBatches.Contract;
+using DhubBatches.Engine.Http;
+using Refit;
+
+namespace DhubBatches.Engine.Prefect;
+
+/// <summary>
+/// Reads the task runs and offsets artifacts of many flow runs in bulk (every page: nothing is dropped) and maps each
+/// run to a <see cref="BatchSnapshot"/>. A task run or artifact that cannot be read costs only its step or its
+/// offsets, with one warning on its batch.
+/// </summary>
+internal sealed class RunDetailsReader
+{
+    private readonly IPrefectApi _api;
+    private readonly ServerLimit _limit;
+    private readonly string _flowName;
+    private readonly RecordText _text;
+
+    public RunDetailsReader(IPrefectApi api, ServerLimit limit, string flowName, RecordText text)
+    {
+        _api = api;
+        _limit = limit;
+        _flowName = flowName;
+        _text = text;
+    }
+
+    /// <summary>Snapshots of the runs, in their order, with their steps and offsets read in as few requests as the server allows.</summary>
+    public async Task<List<BatchSnapshot>> MapAsync(IReadOnlyList<(string PipelineId, PrefectFlowRun Run)> runs, CancellationToken cancellationToken)
+    {
+        var ids = runs.Select(r => r.Run.Id!).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        var taskRuns = new List<PrefectTaskRun>();
+        var artifacts = new List<PrefectArtifact>();
+        var unreadable = new List<(string What, UnreadableEntry Entry)>();
+        // Chunks of the server's limit keep each request's id list the size of one page of runs.
+        for (var start = 0; start < ids.Count; start += _limit.Value)
+        {
+            var chunk = ids.GetRange(start, Math.Min(_limit.Value, ids.Count - start));
+            var taskRunsTask = AllPagesAsync(
+                (limit, offset) => _api.FilterTaskRunsAsync(
+                    new TaskRunQuery { TaskRuns = new TaskRunCriteria { FlowRunId = new AnyFilter(chunk) }, Sort = "EXPECTED_START_TIME_ASC", Limit = limit, Offset = offset },
+                    cancellationToken),
+                PrefectJsonContext.Default.PrefectTaskRun,
+                t => t.Id,
+                cancellationToken);
+            var artifactsTask = AllPagesAsync(
+                (limit, offset) => _api.FilterArtifactsAsync(
+                    new ArtifactQuery
+                    {
+                        FlowRuns = new FlowRunCriteria { Id = new AnyFilter(chunk) },
+                        // Offsets by type or by key; everything else a run wrote (results, links, reports) stays on the server.
+                        Artifacts = new ArtifactCriteria { Operator = "or_", Type = new AnyFilter("offsets"), Key = new KeyFilter { Like = "offsets" } },
+                        Sort = "CREATED_DESC",
+                        Limit = limit,
+                        Offset = offset,
+                    },
+                    cancellationToken),
+                PrefectJsonContext.Default.PrefectArtifact,
+                a => a.Id,
+                cancellationToken);
+            await PrefectCalls.WhenAllPreferring(taskRunsTask, artifactsTask).ConfigureAwait(false);
+            taskRuns.AddRange(taskRunsTask.Result.Items);
+            artifacts.AddRange(artifactsTask.Result.Items);
+            unreadable.AddRange(taskRunsTask.Result.Unreadable.Select(u => ("a step (task run)", u)));
+            unreadable.AddRange(artifactsTask.Result.Unreadable.Select(u => ("an offsets record (artifact)", u)));
+        }
+
+        var tasksByRun = taskRuns.Where(t => t.FlowRunId != null).ToLookup(t => t.FlowRunId!, StringComparer.OrdinalIgnoreCase);
+        var artifactsByRun = artifacts.Where(a => a.FlowRunId != null).ToLookup(a => a.FlowRunId!, StringComparer.OrdinalIgnoreCase);
+        var warningsByRun = unreadable.Where(u => u.Entry.FlowRunId != null).ToLookup(u => u.Entry.FlowRunId!, StringComparer.OrdinalIgnoreCase);
+        foreach (var (what, entry) in unreadable.Where(u => u.Entry.FlowRunId == null))
+        {
+            EngineLog.Current?.Warning($"Prefect sent {what} that could not be read and names no flow run ({entry.Reason}); it was left out. Record: {_text.Of(entry.RawText)}");
+        }
+        return runs.Select(r =>
+        {
+            var id = r.Run.Id!;
+            var warnings = warningsByRun[id]
+                .Select(u => $"Batch {r.PipelineId}/{id}: {u.What} {u.Entry.Id} could not be read ({u.Entry.Reason}); it was left out.")
+                .ToList();
+            return PrefectMapper.ToSnapshot(r.PipelineId, _flowName, r.Run, tasksByRun[id].ToList(), artifactsByRun[id].ToList(), warnings);
+        }).ToList();
+    }
+
+    /// <summary>Every task run of one flow run, all attempts (for naming log lines by step).</summary>
+    public async Task<List<PrefectTaskRun>> TaskRunsAsync(string flowRunId, CancellationToken cancellationToken)
+    {
+        var answer = await AllPagesAsync(
+            (limit, offset) => _api.FilterTaskRunsAsync(
+                new TaskRunQuery { TaskRuns = new TaskRunCriteria { FlowRunId = new AnyFilter(flowRunId) }, Sort = "EXPECTED_START_TIME_ASC", Limit = limit, Offset = offset },
+                cancellationToken),
+            PrefectJsonContext.Default.PrefectTaskRun,
+            t => t.Id,
+            cancellationToken).ConfigureAwait(false);
+        return answer.Items;
+    }
+
+    /// <summary>
+    /// Every page of a filter, at the server's limit, until a page comes back short. Entries seen twice (offset paging
+    /// shifts when new ones arrive) are kept once; a full page of nothing new means the server ignores the offset.
+    /// </summary>
+    private async Task<ListAnswer<T>> AllPagesAsync<T>(
+        Func<int, int, Task<IApiResponse<List<T>>>> page,
+        JsonTypeInfo<T> itemType,
+        Func<T, string?> idOf,
+        CancellationToken cancellationToken)
+        where T : class
+    {
+        var items = new List<T>();
+        var unreadable = new List<UnreadableEntry>();
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        var offset = 0;
+        while (true)
+        {
+            var used = 0;
+            var answer = await _limit.UseAsync(limit =>
+            {
+                used = limit;
+                return ListAnswer.ReadAsync(page(limit, offset), itemType, PrefectCalls.ApiNotFound, cancellationToken);
+            }).ConfigureAwait(false);
+            var fresh = 0;
+            foreach (var item in answer.Items)
+            {
+                if (idOf(item) is { } id && !seen.Add(id))
+                {
+                    continue;
+                }
+                items.Add(item);
+                fresh++;
+            }
+            unreadable.AddRange(answer.Unreadable);
+            var count = answer.Items.Count + answer.Unreadable.Count;
+            if (count < used)
+            {
+                return new ListAnswer<T>(items, unreadable);
+            }
+            if (fresh == 0 && answer.Unreadable.Count == 0)
+            {
+                throw new DhubException(DhubErrorKind.DhubInvalidResponse, $"Prefect answered the same full page again at offset {offset}: it does not page by offset.");
+            }
+            offset += count;
+        }
+    }
+}

@@ -1,0 +1,39 @@
+using System;
+
+namespace DhubBatches.Contract;
+
+/// <summary>How Stop-DhubBatch asks for a stop.</summary>
+public sealed class StopOptions
+{
+    /// <summary>
+    /// When the batch is already stopping and nothing acts on it (Prefect: stuck in CANCELLING because its
+    /// worker is gone), mark it stopped directly. Infrastructure still running is not touched.
+    /// </summary>
+    public bool Force { get; set; }
+}
+
+/// <summary>How Remove-DhubBatch deletes.</summary>
+public sealed class RemoveOptions
+{
+    /// <summary>How long a running batch may take to stop before the delete gives up.</summary>
+    public TimeSpan StopTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>When the batch has not stopped by <see cref="StopTimeout"/>, mark it stopped and delete it anyway.</summary>
+    public bool Force { get; set; }
+}
+
+/// <summary>What a stop request achieved.</summary>
+public enum StopOutcome
+{
+    /// <summary>The server accepted the request; the batch is stopping.</summary>
+    Requested = 0,
+
+    /// <summary>The batch is stopped now.</summary>
+    Stopped,
+
+    /// <summary>The batch had already finished; nothing was changed.</summary>
+    AlreadyFinished,
+
+    /// <summary>A stop was already under way before this request; nothing new was asked.</summary>
+    AlreadyStopping,
+}
