@@ -180,7 +180,6 @@ public class EngineErrorTests : EmulatorTestBase
     [InlineData("[1,2,3]")]
     [InlineData("{\"id\":42,\"state\":{\"state\":\"running\"}}")]
     [InlineData("{\"id\":\"batch-1\",\"state\":\"running\"}")]
-    [InlineData("{\"id\":\"batch-1\",\"state\":{\"state\":\"running\",\"steps\":{\"extract\":{\"state\":\"running\",\"offsets\":{\"p\":\"many\"}}}}}")]
     [InlineData("{}")]
     public async Task Wrong_shape_json_is_InvalidResponse(string body)
     {
@@ -194,19 +193,41 @@ public class EngineErrorTests : EmulatorTestBase
     }
 
     [Fact]
-    public async Task List_with_an_item_that_is_not_a_batch_is_InvalidResponse()
+    public async Task An_offset_that_is_not_a_number_costs_only_its_partition()
     {
-        State.AddFault(new FaultRule { Method = "GET", Status = 200, Body = "{\"items\":{\"batch-1\":\"not json\"}}" });
-        State.AddFault(new FaultRule { Method = "GET", Status = 200, Body = "{\"items\":{\"batch-1\":17}}" });
+        State.AddFault(new FaultRule
+        {
+            Method = "GET",
+            Status = 200,
+            Body = "{\"id\":\"batch-1\",\"state\":{\"state\":\"running\",\"steps\":{\"extract\":{\"state\":\"running\",\"offsets\":{\"partition_0\":1000,\"p\":\"many\"}}}}}",
+        });
+        using var engine = NewEngine();
+
+        var batch = await engine.GetLatestAsync("orders", CancellationToken.None);
+
+        Assert.Equal(BatchState.Running, batch.State);
+        Assert.Equal("partition_0=1000", batch.Steps[0].OffsetSummary());
+        var warning = Assert.Single(batch.Warnings);
+        Assert.Contains("orders/batch-1", warning);
+        Assert.Contains("extract.p (a string, not a number)", warning);
+    }
+
+    [Fact]
+    public async Task List_items_that_are_not_batches_are_reported_one_by_one_and_a_page_without_items_is_InvalidResponse()
+    {
+        State.AddFault(new FaultRule { Method = "GET", Status = 200, Body = "{\"items\":{\"batch-1\":\"not json\",\"batch-2\":17}}" });
         State.AddFault(new FaultRule { Method = "GET", Status = 200, Body = "{\"token\":\"x\"}" });
         using var engine = NewEngine();
 
-        foreach (var _ in Enumerable.Range(0, 3))
-        {
-            var ex = await Fails(() => engine.GetPageAsync("orders", new BatchPageRequest(), CancellationToken.None));
-            Assert.Equal(DhubErrorKind.DhubInvalidResponse, ex.Kind);
-            Assert.Contains("GET /api/v1/batches/orders/", ex.Message);
-        }
+        var page = await engine.GetPageAsync("orders", new BatchPageRequest(), CancellationToken.None);
+        Assert.Empty(page.Items);
+        Assert.Equal(new[] { "batch-1", "batch-2" }, page.Problems.Select(p => p.BatchId));
+        Assert.All(page.Problems, p => Assert.Contains("could not be read", p.Message));
+        Assert.Equal("not json", page.Problems[0].RawText);
+
+        var ex = await Fails(() => engine.GetPageAsync("orders", new BatchPageRequest(), CancellationToken.None));
+        Assert.Equal(DhubErrorKind.DhubInvalidResponse, ex.Kind);
+        Assert.Contains("GET /api/v1/batches/orders/", ex.Message);
     }
 
     [Fact]

@@ -48,19 +48,19 @@ public class EngineHappyPathTests : EmulatorTestBase
         using var engine = NewEngine();
 
         var latest = await engine.GetLatestAsync("sales-pipeline", CancellationToken.None);
-        var byId = await engine.GetAsync("sales-pipeline", older, CancellationToken.None);
+        var byId = Batches.Of(await engine.GetAsync("sales-pipeline", older, CancellationToken.None));
 
         Assert.Equal(newest, latest.Id);
         Assert.Equal(older, byId.Id);
         Assert.Equal(BatchState.Stop, byId.State);
         Assert.True(byId.IsComplete);
         Assert.Equal(BatchOutcome.Succeeded, byId.Outcome);
-        Assert.Equal("extract=success; transform=success; load=success", byId.StepSummary());
+        Assert.Equal("extract=success; transform=success; load=success", byId.StepSummary);
         var extract = byId.Steps[0];
         Assert.Equal(StepState.Success, extract.State);
-        Assert.Equal(new[] { "partition_0", "partition_1" }, extract.OffsetKeys());
-        Assert.Equal(1000, extract.Offset("partition_0"));
-        Assert.Equal("partition_0=1000; partition_1=500", extract.OffsetSummary());
+        Assert.Equal(new[] { "partition_0", "partition_1" }, extract.Offsets.Keys);
+        Assert.Equal(1000, extract.Offsets["partition_0"]);
+        Assert.Equal("partition_0=1000; partition_1=500", extract.OffsetSummary);
     }
 
     [Fact]
@@ -70,11 +70,11 @@ public class EngineHappyPathTests : EmulatorTestBase
         var id = State.CreateBatch("failing-pipeline");
         using var engine = NewEngine();
 
-        var batch = await engine.GetAsync("failing-pipeline", id, CancellationToken.None);
+        var batch = Batches.Of(await engine.GetAsync("failing-pipeline", id, CancellationToken.None));
 
         Assert.True(batch.IsComplete);
         Assert.Equal(BatchOutcome.Failed, batch.Outcome);
-        Assert.Equal("extract=success; transform=failed; load=none", batch.StepSummary());
+        Assert.Equal("extract=success; transform=failed; load=none", batch.StepSummary);
     }
 
     [Fact]
@@ -85,7 +85,7 @@ public class EngineHappyPathTests : EmulatorTestBase
         using var engine = NewEngine();
 
         var outcome = await engine.StopAsync("slow", id, CancellationToken.None);
-        var after = await engine.GetAsync("slow", id, CancellationToken.None);
+        var after = Batches.Of(await engine.GetAsync("slow", id, CancellationToken.None));
 
         Assert.Equal(StopOutcome.Stopped, outcome);
         Assert.NotNull(State.GetBatch("slow", id)!.StoppedAt);
@@ -131,7 +131,7 @@ public class EngineHappyPathTests : EmulatorTestBase
             Assert.Equal("orders", x.PipelineId);
             Assert.Equal(BatchState.Stop, x.State);
             Assert.Equal(3, x.Steps.Count);
-            Assert.Equal(BatchOutcome.Succeeded, x.Outcome);
+            Assert.Equal(BatchOutcome.Succeeded, Batches.Of(x).Outcome);
         });
         var get = Assert.Single(Requests("GET"));
         Assert.Equal(new[] { "api", "v1", "batches", "orders", "" }, get.PathSegments); // the documented trailing slash
@@ -155,12 +155,16 @@ public class EngineHappyPathTests : EmulatorTestBase
 
         var page = await engine.GetPageAsync("orders", new BatchPageRequest(), CancellationToken.None);
 
-        Assert.Equal(new[] { "batch-obj", "batch-str", "batch-noid" }, page.Items.Select(x => x.Id));
+        Assert.Equal(new[] { "batch-obj", "batch-str" }, page.Items.Select(x => x.Id));
         Assert.Equal(BatchState.Running, page.Items[0].State);
         Assert.Equal(7, page.Items[0].Steps[0].Offset("partition_0"));
         Assert.Equal(BatchState.Stop, page.Items[1].State);
-        Assert.Equal(BatchOutcome.Succeeded, page.Items[1].Outcome);
-        Assert.Equal(BatchState.Pending, page.Items[2].State); // id taken from the key when the item has none
+        Assert.Equal(BatchOutcome.Succeeded, Batches.Of(page.Items[1]).Outcome);
+        // An item that does not name itself is unreadable: reported by its key, and the rest of the page is kept.
+        var problem = Assert.Single(page.Problems);
+        Assert.Equal("batch-noid", problem.BatchId);
+        Assert.Contains("batch-noid", problem.Message);
+        Assert.Contains("'id'", problem.Message);
         Assert.Null(page.Continuation);
     }
 
@@ -222,7 +226,7 @@ public class EngineHappyPathTests : EmulatorTestBase
         State.AddFault(new FaultRule { Method = "GET", PathPattern = "^/api/v1/batches/orders/batch-u$", Status = 200, Body = body });
         using var engine = NewEngine();
 
-        var batch = await engine.GetAsync("orders", "batch-u", CancellationToken.None);
+        var batch = Batches.Of(await engine.GetAsync("orders", "batch-u", CancellationToken.None));
 
         Assert.Equal(BatchState.Unknown, batch.State);
         Assert.Equal(StepState.Success, batch.Steps[0].State);

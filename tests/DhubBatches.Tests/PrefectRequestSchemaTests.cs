@@ -149,7 +149,7 @@ public sealed class PrefectRequestSchemaTests : PrefectTestBase
                 ["ratio"] = 0.5,
                 ["big"] = ulong.MaxValue,
                 ["price"] = 12.50m,
-                ["nested"] = new Dictionary<string, object?> { ["a"] = "b", ["list"] = new List<object?> { 1L, "two", null } },
+                ["nested"] = new Dictionary<string, object?> { ["a"] = "b", ["list"] = new List<object?> { 1L, "two" } },
             }),
             Tags = new List<string> { "pv:1.4.2" },
             IdempotencyKey = "orders:" + Guid.NewGuid(),

@@ -103,7 +103,7 @@ public sealed class RunspaceTests : EmulatorTestBase
         Assert.Equal(_session.Runspace.SessionStateProxy.GetVariable("a"), AsBatch(output[0]).Id);
         Assert.Equal(_session.Runspace.SessionStateProxy.GetVariable("b"), AsBatch(output[1]).Id);
         var error = SingleError(ps, "DhubBatchNotFound", ErrorCategory.ObjectNotFound);
-        Assert.Equal("batch-missing", error.TargetObject);
+        Assert.Equal("batch-missing", Assert.IsType<Batch>(error.TargetObject).Id);
         Assert.Contains("Batch 'batch-missing' not found in pipeline 'orders'", error.Exception.Message);
     }
 
