@@ -1,13 +1,13 @@
 # Tab completion through TabExpansion2 in a real pwsh session, against the emulator.
 
 BeforeDiscovery {
-    . (Join-Path $PSScriptRoot 'TestSetup.ps1')
+    Import-Module (Join-Path $PSScriptRoot 'DhubBatchesTestUtils.psm1')
     $Backends = Get-TestBackend
 }
 
 Describe 'Tab completion (<Backend>)' -Tag 'Completion' -ForEach $Backends {
     BeforeAll {
-        . (Join-Path $PSScriptRoot 'TestSetup.ps1')
+        Import-Module (Join-Path $PSScriptRoot 'DhubBatchesTestUtils.psm1')
         Import-TestModule
         $T = Start-TestBackend -Backend $Backend
         Connect-TestBackend $T

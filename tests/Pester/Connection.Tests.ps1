@@ -1,10 +1,10 @@
 BeforeDiscovery {
-    . (Join-Path $PSScriptRoot 'TestSetup.ps1')
+    Import-Module (Join-Path $PSScriptRoot 'DhubBatchesTestUtils.psm1')
     $Backends = Get-TestBackend
 }
 
 BeforeAll {
-    . (Join-Path $PSScriptRoot 'TestSetup.ps1')
+    Import-Module (Join-Path $PSScriptRoot 'DhubBatchesTestUtils.psm1')
     Import-TestModule
 }
 

@@ -4,12 +4,12 @@
 # objects). Run alone with: tests/Pester/Invoke-PesterSuite.ps1 ... -Tag FaultSuite
 
 BeforeDiscovery {
-    . (Join-Path $PSScriptRoot 'TestSetup.ps1')
+    Import-Module (Join-Path $PSScriptRoot 'DhubBatchesTestUtils.psm1')
     $Backends = Get-TestBackend
 }
 
 BeforeAll {
-    . (Join-Path $PSScriptRoot 'TestSetup.ps1')
+    Import-Module (Join-Path $PSScriptRoot 'DhubBatchesTestUtils.psm1')
     . (Join-Path $PSScriptRoot 'FaultSuiteSetup.ps1')
     Import-TestModule
 }

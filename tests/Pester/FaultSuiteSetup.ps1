@@ -1,4 +1,4 @@
-# Helpers of FaultSuite.Tests.ps1 only (dot-source after TestSetup.ps1, whose helpers they build on).
+# Helpers of FaultSuite.Tests.ps1 only (dot-sourced; they build on DhubBatchesTestUtils.psm1).
 
 function Invoke-FaultCase {
     <#

@@ -1,9 +1,9 @@
 # Help: what Get-Help shows for the ASSEMBLED module (in a fresh pwsh), the generator's failure rules, the markdown's
 # generated metadata being in sync with the cmdlets, and every runnable example executed against the emulator.
 BeforeDiscovery {
-    . (Join-Path $PSScriptRoot 'TestSetup.ps1')
-    Import-Module (Join-Path $script:TestRepoRoot 'tools/Help/MamlHelp.psm1') -Force
-    $script:DocsPath = Join-Path $script:TestRepoRoot 'docs/help'
+    Import-Module (Join-Path $PSScriptRoot 'DhubBatchesTestUtils.psm1')
+    Import-Module (Join-Path (Get-TestRepoRoot) 'tools/Help/MamlHelp.psm1') -Force
+    $script:DocsPath = Join-Path (Get-TestRepoRoot) 'docs/help'
     $Commands = @(
         'Connect-Dhub', 'Disconnect-Dhub', 'Get-DhubConnection', 'Start-DhubBatch',
         'Get-DhubBatch', 'Stop-DhubBatch', 'Remove-DhubBatch', 'Wait-DhubBatch'
@@ -21,10 +21,10 @@ BeforeDiscovery {
 }
 
 BeforeAll {
-    . (Join-Path $PSScriptRoot 'TestSetup.ps1')
-    Import-Module (Join-Path $script:TestRepoRoot 'tools/Help/MamlHelp.psm1') -Force
-    $script:DocsPath = Join-Path $script:TestRepoRoot 'docs/help'
-    $script:BuildHelp = Join-Path $script:TestRepoRoot 'tools/Help/Build-Help.ps1'
+    Import-Module (Join-Path $PSScriptRoot 'DhubBatchesTestUtils.psm1')
+    Import-Module (Join-Path (Get-TestRepoRoot) 'tools/Help/MamlHelp.psm1') -Force
+    $script:DocsPath = Join-Path (Get-TestRepoRoot) 'docs/help'
+    $script:BuildHelp = Join-Path (Get-TestRepoRoot) 'tools/Help/Build-Help.ps1'
 
     function Invoke-TestChildScript {
         <# Runs a script in a fresh pwsh -NoProfile; returns its exit code and combined output. #>

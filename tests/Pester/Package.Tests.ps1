@@ -2,14 +2,14 @@
 # temporary user scope, imports in a fresh pwsh, and works against the emulator.
 
 BeforeDiscovery {
-    . (Join-Path $PSScriptRoot 'TestSetup.ps1')
+    Import-Module (Join-Path $PSScriptRoot 'DhubBatchesTestUtils.psm1')
 }
 
 Describe 'Gallery package' -Tag 'Package' {
     BeforeAll {
-        . (Join-Path $PSScriptRoot 'TestSetup.ps1')
+        Import-Module (Join-Path $PSScriptRoot 'DhubBatchesTestUtils.psm1')
         $packageDir = $env:DHUBBATCHES_TEST_PACKAGE
-        if (-not $packageDir) { $packageDir = Join-Path $TestRepoRoot 'out/package' }
+        if (-not $packageDir) { $packageDir = Join-Path (Get-TestRepoRoot) 'out/package' }
         $script:Package = Get-ChildItem $packageDir -Filter 'DhubBatches.*.nupkg' -ErrorAction SilentlyContinue | Select-Object -First 1
         $script:Emulator = Start-DhubEmulator -EmulatorDll (Get-TestEmulatorDll) -ArgumentList '--step-seconds', '0.2'
     }

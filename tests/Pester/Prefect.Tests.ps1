@@ -2,11 +2,11 @@
 # Every test names the prefect-rest.md § its expectation comes from.
 
 BeforeDiscovery {
-    . (Join-Path $PSScriptRoot 'TestSetup.ps1')
+    Import-Module (Join-Path $PSScriptRoot 'DhubBatchesTestUtils.psm1')
 }
 
 BeforeAll {
-    . (Join-Path $PSScriptRoot 'TestSetup.ps1')
+    Import-Module (Join-Path $PSScriptRoot 'DhubBatchesTestUtils.psm1')
     Import-TestModule
 
     $script:AuthString = 'admin:pa55-word'

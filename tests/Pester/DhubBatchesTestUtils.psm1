@@ -1,17 +1,13 @@
-# Shared by every *.Tests.ps1 (dot-source it in BeforeDiscovery and in BeforeAll):
-#   - where the assembled module and the emulator are (DHUBBATCHES_TEST_MODULE / DHUBBATCHES_TEST_EMULATOR, set by
-#     Invoke-PesterSuite.ps1; defaults to out/ of this repository when Invoke-Pester is run by hand);
-#   - the backends the command-level scenarios run against (Get-TestBackend) and how to start an emulator and connect
-#     for each (Start-TestBackend / Connect-TestBackend);
-#   - small helpers over the emulator's control API (/_emulator/...): reset, faults, seed, request log, stats.
-#
-# Adding a backend (e.g. Prefect, which the emulator serves under /prefect/api): add an entry to $script:TestBackends
-# below with how Connect-Dhub -Uri is built from the emulator URL and the method/path pattern of each operation
-# (used for fault rules and request-log filters), then add @{ Backend = '<name>' } to Get-TestBackend.
+# Helpers every *.Tests.ps1 imports (once per session): where the assembled module and the emulator are, the backends
+# the command scenarios run on and how to start and connect to an emulator for each, and small wrappers over the
+# emulator's control API (/_emulator/...). DHUBBATCHES_TEST_MODULE / DHUBBATCHES_TEST_EMULATOR (set by
+# Invoke-PesterSuite.ps1) say where the module and emulator are; by hand, out/ of this repository is used.
 
 Set-StrictMode -Version Latest
 
 $script:TestRepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
+
+function Get-TestRepoRoot { $script:TestRepoRoot }
 Import-Module (Join-Path $script:TestRepoRoot 'tools/BuildTools.psm1') -Force -Global
 
 # The default token of the emulator (EmulatorOptions.Token); tests pass their own where it matters.
@@ -366,3 +362,5 @@ function Get-FreeLoopbackUrl {
     $listener.Stop()
     "http://127.0.0.1:$port"
 }
+
+Export-ModuleMember -Function *
