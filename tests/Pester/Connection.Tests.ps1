@@ -191,4 +191,43 @@ Describe 'Connections (<Backend>)' -Tag 'Connection' -ForEach $Backends {
             { Start-DhubBatch -PipelineId 'orders' -ErrorAction Stop } | Should -Not -Throw
         }
     }
+
+    # A connection holds pooled HTTP connections; one that is replaced, cleared or unloaded must close them, not leave
+    # them to the garbage collector. Seen from the outside: the TCP connections to the server go away.
+    Context 'Lifetimes' {
+        BeforeAll {
+            # A server of their own, so only these tests' connections go there.
+            $script:Own = Start-TestBackend -Backend $Backend
+        }
+        AfterAll { Stop-TestBackend $Own }
+
+        It 'Disconnect-Dhub closes the connection''s TCP connections' {
+            Connect-TestBackend $Own
+            $null = Get-DhubBatch -PipelineId orders -ErrorAction SilentlyContinue
+            Get-TestClientConnectionCount $Own | Should -BeGreaterThan 0
+            Disconnect-Dhub
+            Wait-TestCondition { (Get-TestClientConnectionCount $Own) -eq 0 } -TimeoutSec 5 | Should -BeTrue
+        }
+
+        It 'a connection replaced by Connect-Dhub closes its TCP connections' {
+            Connect-TestBackend $Own
+            $null = Get-DhubBatch -PipelineId orders -ErrorAction SilentlyContinue
+            Connect-TestBackend $T # the new default is another server
+            Wait-TestCondition { (Get-TestClientConnectionCount $Own) -eq 0 } -TimeoutSec 5 | Should -BeTrue
+        }
+
+        It 'Remove-Module DhubBatches closes every connection it made' {
+            $ps = New-TestPowerShell $Own
+            try {
+                $null = $ps.AddScript('Get-DhubBatch -PipelineId orders -ErrorAction SilentlyContinue').Invoke()
+                $ps.Commands.Clear()
+                Get-TestClientConnectionCount $Own | Should -BeGreaterThan 0
+                $null = $ps.AddScript('Remove-Module DhubBatches').Invoke()
+                Wait-TestCondition { (Get-TestClientConnectionCount $Own) -eq 0 } -TimeoutSec 5 | Should -BeTrue
+            }
+            finally {
+                Remove-TestPowerShell $ps
+            }
+        }
+    }
 }

@@ -354,6 +354,28 @@ function Set-TestBackendEnvironment {
     foreach ($key in $values.Keys) { [Environment]::SetEnvironmentVariable($key, $values[$key]) }
 }
 
+function Invoke-TestChildPwsh {
+    <#
+    Runs a script in a fresh `pwsh` with the assembled module imported and connected to the context; returns all it
+    printed as one string, host output included (the "What if:" lines of -WhatIf go there, out of any stream's reach).
+    #>
+    param([Parameter(Mandatory)] $Context, [Parameter(Mandatory)][string] $Script)
+    $command = @(Get-ChildPwshCommand)
+    $prelude = "`$ErrorActionPreference = 'Continue'; Import-Module '$(Join-Path (Get-TestModulePath) 'DhubBatches.psd1')' -ErrorAction Stop; " +
+        "Connect-Dhub -Uri '$($Context.ApiUri)' -Backend $($Context.Backend) -Token (ConvertTo-SecureString '$($Context.TokenText)' -AsPlainText -Force) -ErrorAction Stop; "
+    $arguments = @($command | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-Command', $prelude + $Script)
+    $output = & $command[0] @arguments 2>&1
+    ($output | Out-String)
+}
+
+function Get-TestClientConnectionCount {
+    <# Established TCP connections this machine holds to the context's emulator, counted on the client side. #>
+    param([Parameter(Mandatory)] $Context)
+    $port = ([Uri]$Context.Url).Port
+    @([System.Net.NetworkInformation.IPGlobalProperties]::GetIPGlobalProperties().GetActiveTcpConnections() |
+        Where-Object { $_.RemoteEndPoint.Port -eq $port -and $_.State -eq 'Established' }).Count
+}
+
 function Get-FreeLoopbackUrl {
     <# An http://127.0.0.1:<port> nobody listens on (bound and released at once): connection refused. #>
     $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)

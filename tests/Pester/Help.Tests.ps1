@@ -6,7 +6,8 @@ BeforeDiscovery {
     $script:DocsPath = Join-Path (Get-TestRepoRoot) 'docs/help'
     $Commands = @(
         'Connect-Dhub', 'Disconnect-Dhub', 'Get-DhubConnection', 'Start-DhubBatch',
-        'Get-DhubBatch', 'Stop-DhubBatch', 'Remove-DhubBatch', 'Wait-DhubBatch'
+        'Get-DhubBatch', 'Stop-DhubBatch', 'Remove-DhubBatch', 'Wait-DhubBatch',
+        'Restart-DhubBatch', 'Get-DhubBatchLog'
     ) | ForEach-Object { @{ Command = $_ } }
     $Examples = foreach ($c in $Commands) {
         $page = ConvertFrom-HelpMarkdown -Path (Join-Path $script:DocsPath "$($c.Command).md")
@@ -93,12 +94,12 @@ $result | ConvertTo-Json -Depth 6 | Set-Content -Path $OutFile -Encoding utf8NoB
         ($bytes[0] -eq 0xEF -and $bytes[1] -eq 0xBB) | Should -BeFalse
         $xml = [xml](Get-Content -Raw $path)
         $xml.helpItems.schema | Should -Be 'maml'
-        @($xml.helpItems.command).Count | Should -Be 8
+        @($xml.helpItems.command).Count | Should -Be 10
     }
 
     It 'the fresh session read help for every command' {
         $Child.ExitCode | Should -Be 0 -Because $Child.Output
-        $Help.Keys.Count | Should -Be 9
+        $Help.Keys.Count | Should -Be 11
     }
 
     Context '<Command>' -ForEach $Commands {

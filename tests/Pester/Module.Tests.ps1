@@ -2,7 +2,8 @@ BeforeDiscovery {
     Import-Module (Join-Path $PSScriptRoot 'DhubBatchesTestUtils.psm1')
     $Commands = @(
         'Connect-Dhub', 'Disconnect-Dhub', 'Get-DhubConnection', 'Start-DhubBatch',
-        'Get-DhubBatch', 'Stop-DhubBatch', 'Remove-DhubBatch', 'Wait-DhubBatch'
+        'Get-DhubBatch', 'Stop-DhubBatch', 'Remove-DhubBatch', 'Wait-DhubBatch',
+        'Restart-DhubBatch', 'Get-DhubBatchLog'
     ) | ForEach-Object { @{ Name = $_ } }
 }
 
@@ -11,7 +12,8 @@ BeforeAll {
     Import-TestModule
     $script:ExpectedCommands = @(
         'Connect-Dhub', 'Disconnect-Dhub', 'Get-DhubConnection', 'Start-DhubBatch',
-        'Get-DhubBatch', 'Stop-DhubBatch', 'Remove-DhubBatch', 'Wait-DhubBatch'
+        'Get-DhubBatch', 'Stop-DhubBatch', 'Remove-DhubBatch', 'Wait-DhubBatch',
+        'Restart-DhubBatch', 'Get-DhubBatchLog'
     )
     $script:ManifestPath = Join-Path (Get-TestModulePath) 'DhubBatches.psd1'
 }
@@ -28,7 +30,7 @@ Describe 'Module manifest and layout' -Tag 'Module' {
         { Test-ModuleManifest -Path $ManifestPath -ErrorAction Stop } | Should -Not -Throw
     }
 
-    It 'exports exactly the 8 commands' {
+    It 'exports exactly the 10 commands' {
         $manifest = Import-PowerShellDataFile $ManifestPath
         @($manifest.CmdletsToExport) | Sort-Object | Should -Be ($ExpectedCommands | Sort-Object)
         @($manifest.FunctionsToExport).Count | Should -Be 0

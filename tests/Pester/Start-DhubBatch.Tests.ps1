@@ -130,6 +130,19 @@ Describe 'Start-DhubBatch (<Backend>)' -Tag 'Start' -ForEach $Backends {
             (Get-EmulatorStat $T $Slow).created | Should -Be 1
         }
 
+        It 'Fail with -WhatIf reports that it would fail, writes no error and starts nothing' {
+            $first = Start-DhubBatch -PipelineId $Slow
+            $output = Start-DhubBatch -PipelineId $Slow -IfActive Fail -WhatIf -ErrorVariable errors
+            $output | Should -BeNullOrEmpty
+            $errors.Count | Should -Be 0
+            (Get-EmulatorStat $T $Slow).created | Should -Be 1
+            $text = Invoke-TestChildPwsh $T "Start-DhubBatch -PipelineId '$Slow' -IfActive Fail -WhatIf; 'exit ' + `$?"
+            $text | Should -Match "What if: Not starting a batch of pipeline '$Slow'"
+            $text | Should -Match ([regex]::Escape($first.Id))
+            $text | Should -Match 'exit True'
+            (Get-EmulatorStat $T $Slow).created | Should -Be 1
+        }
+
         It 'Fail with -ErrorAction Stop throws' {
             $null = Start-DhubBatch -PipelineId $Slow
             { Start-DhubBatch -PipelineId $Slow -IfActive Fail -ErrorAction Stop } | Should -Throw

@@ -163,6 +163,30 @@ Describe 'Remove-DhubBatch (<Backend>)' -Tag 'Remove' -ForEach $Backends {
         (Get-EmulatorStat $T $Slow).batches | Should -Be 1
     }
 
+    It '-Force with an explicit -Confirm still asks: a host that cannot ask fails instead of removing' {
+        $batch = Start-DhubBatch -PipelineId $Slow
+        Clear-EmulatorRequest $T
+        $ps = New-TestPowerShell $T
+        try {
+            $caught = $null
+            try { $null = $ps.AddScript("Remove-DhubBatch -PipelineId '$Slow' -BatchId '$($batch.Id)' -Force -Confirm").Invoke() }
+            catch { $caught = $_.Exception }
+            $failure = if ($caught) { "$caught" } else { "$($ps.Streams.Error)" }
+            $failure | Should -Match 'prompt|user interaction|host'
+        }
+        finally {
+            Remove-TestPowerShell $ps
+        }
+        @(Get-EmulatorRequest $T -Operation Remove).Count | Should -Be 0
+        (Get-EmulatorStat $T $Slow).batches | Should -Be 1
+    }
+
+    It '-Force writes the "Performing the operation" line -Verbose shows for every other removal' {
+        $batch = Start-DhubBatch -PipelineId $Slow
+        $verbose = @(Remove-DhubBatch -PipelineId $Slow -BatchId $batch.Id -Force -Verbose 4>&1 | ForEach-Object { "$_" })
+        $verbose | Should -Contain "Performing the operation `"Remove batch (a running batch is stopped first)`" on target `"$Slow/$($batch.Id)`"."
+    }
+
     It '-Confirm:$false removes without -Force' {
         $batch = Start-DhubBatch -PipelineId $Slow
         Remove-DhubBatch -PipelineId $Slow -BatchId $batch.Id -Confirm:$false

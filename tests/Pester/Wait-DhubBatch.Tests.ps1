@@ -87,6 +87,22 @@ Describe 'Wait-DhubBatch (<Backend>)' -Tag 'Wait' -ForEach $Backends {
             $elapsed.TotalSeconds | Should -BeLessThan 15
         }
 
+        It 'reads the batches once more when -Timeout passes: one that completed in the last interval is output without an error' {
+            $batch = Start-DhubBatch -PipelineId 'orders' # completes within about a second
+            $done = @($batch | Wait-DhubBatch -PollingInterval 30 -Timeout 3 -ErrorVariable errors -ErrorAction SilentlyContinue)
+            $done.Count | Should -Be 1
+            $done[0].IsComplete | Should -BeTrue
+            $done[0].Outcome | Should -Be ([DhubBatches.BatchOutcome]::Succeeded)
+            $errors.Count | Should -Be 0
+        }
+
+        It 'the timeout message reads well when the batch has no steps yet' {
+            $slowBatch = Start-DhubBatch -PipelineId $SlowPipeline
+            $null = $slowBatch | Wait-DhubBatch -Timeout 1 -PollingInterval 0.2 -ErrorVariable errors -ErrorAction SilentlyContinue
+            "$($errors[0])" | Should -Match '\(state [A-Za-z/]+(; [^)]+)?\)'
+            "$($errors[0])" | Should -Not -Match ';\s*\)'
+        }
+
         It 'sets $? to false' {
             $slowBatch = Start-DhubBatch -PipelineId $SlowPipeline
             $null = $slowBatch | Wait-DhubBatch -Timeout 1 -PollingInterval 0.2 -ErrorAction SilentlyContinue

@@ -10,7 +10,11 @@ namespace DhubBatches.Engine.Http;
 /// <summary>Builds the one HttpClient of an engine: pooled connections, resilience, per-attempt logging.</summary>
 internal static class ApiHttpClient
 {
-    public static HttpClient Create(EngineSettings settings, Uri? baseAddress = null, Func<HttpMessageHandler, HttpMessageHandler>? wrapAttempt = null)
+    public static HttpClient Create(EngineSettings settings, Uri? baseAddress = null, Func<HttpMessageHandler, HttpMessageHandler>? wrapAttempt = null) =>
+        Create(settings, out _, baseAddress, wrapAttempt);
+
+    /// <summary>The same, and the clock its answers' Date headers keep.</summary>
+    public static HttpClient Create(EngineSettings settings, out ServerClock clock, Uri? baseAddress = null, Func<HttpMessageHandler, HttpMessageHandler>? wrapAttempt = null)
     {
         var sockets = new SocketsHttpHandler
         {
@@ -27,7 +31,8 @@ internal static class ApiHttpClient
             sockets.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
         }
 
-        HttpMessageHandler attempt = new RequestLogHandler(sockets);
+        clock = new ServerClock(sockets);
+        HttpMessageHandler attempt = new RequestLogHandler(clock);
         if (wrapAttempt != null)
         {
             attempt = wrapAttempt(attempt);

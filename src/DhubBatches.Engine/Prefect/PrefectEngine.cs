@@ -34,7 +34,8 @@ internal sealed class PrefectEngine : IBatchEngine
         var root = settings.Uri.AbsoluteUri.EndsWith("/", StringComparison.Ordinal) ? settings.Uri : new Uri(settings.Uri.AbsoluteUri + "/");
         // Cloud URLs start with api.prefect.cloud; Cloud has no CSRF and no /admin/version (docs/prefect.md, "Connections").
         _isCloud = root.Host.EndsWith("prefect.cloud", StringComparison.OrdinalIgnoreCase);
-        _http = ApiHttpClient.Create(settings, root, inner => new CsrfHandler(root, enabled: !_isCloud, inner));
+        _http = ApiHttpClient.Create(settings, out var clock, root, inner => new CsrfHandler(root, enabled: !_isCloud, inner));
+        Clock = clock;
         _http.DefaultRequestHeaders.TryAddWithoutValidation("X-PREFECT-API-VERSION", "0.8.4");
         Api = RestService.ForGenerated<IPrefectApi>(_http, PrefectJsonContext.Default);
         Text = new RecordText(settings.Secret);
@@ -54,6 +55,8 @@ internal sealed class PrefectEngine : IBatchEngine
     internal RunDetailsReader Details { get; }
 
     internal RecordText Text { get; }
+
+    internal ServerClock Clock { get; }
 
     private FlowRunStates States { get; }
 
@@ -158,7 +161,7 @@ internal sealed class PrefectEngine : IBatchEngine
         var answer = await Deployments.UseAsync(
             pipelineId,
             deployment => ListAnswer.ReadAsync(
-                Api.FilterFlowRunsAsync(RunsQuery(deployment, BatchQuery.Default, null, limit: 1, offset: 0), cancellationToken),
+                Api.FilterFlowRunsAsync(RunsQuery(deployment, BatchQuery.Default, null, limit: 1, offset: 0, Clock.Now), cancellationToken),
                 PrefectJsonContext.Default.PrefectFlowRun,
                 PrefectCalls.ApiNotFound,
                 cancellationToken),
@@ -204,7 +207,7 @@ internal sealed class PrefectEngine : IBatchEngine
                 {
                     used = limit;
                     return ListAnswer.ReadAsync(
-                        Api.FilterFlowRunsAsync(RunsQuery(deployment, query, serverStates, limit, checked((int)offset)), cancellationToken),
+                        Api.FilterFlowRunsAsync(RunsQuery(deployment, query, serverStates, limit, checked((int)offset), Clock.Now), cancellationToken),
                         PrefectJsonContext.Default.PrefectFlowRun,
                         PrefectCalls.ApiNotFound,
                         cancellationToken);
@@ -234,7 +237,7 @@ internal sealed class PrefectEngine : IBatchEngine
             pipelineId,
             async deployment =>
             {
-                var body = new FlowRunQuery { FlowRuns = Criteria(deployment, query, serverStates) };
+                var body = new FlowRunQuery { FlowRuns = Criteria(deployment, query, serverStates, Clock.Now) };
                 using var response = await ApiCall.ResponseAsync(Api.CountFlowRunsAsync(body, cancellationToken), PrefectCalls.ApiNotFound, cancellationToken).ConfigureAwait(false);
                 return (long?)response.Content;
             },
@@ -380,17 +383,16 @@ internal sealed class PrefectEngine : IBatchEngine
     /// The runs of a pipeline due by now, newest first: a schedule keeps future runs, which are not "latest" yet
     /// (docs/prefect.md, "Schedules") — unless the query asks for the upcoming ones too.
     /// </summary>
-    private static FlowRunQuery RunsQuery(PrefectDeployment deployment, BatchQuery query, List<string>? states, int limit, int offset) => new FlowRunQuery
+    private static FlowRunQuery RunsQuery(PrefectDeployment deployment, BatchQuery query, List<string>? states, int limit, int offset, DateTimeOffset now) => new FlowRunQuery
     {
-        FlowRuns = Criteria(deployment, query, states),
+        FlowRuns = Criteria(deployment, query, states, now),
         Sort = NewestFirst,
         Limit = limit,
         Offset = offset,
     };
 
-    private static FlowRunCriteria Criteria(PrefectDeployment deployment, BatchQuery query, List<string>? states)
+    private static FlowRunCriteria Criteria(PrefectDeployment deployment, BatchQuery query, List<string>? states, DateTimeOffset now)
     {
-        var now = DateTimeOffset.UtcNow;
         DateTimeOffset? before = query.IncludeUpcoming ? query.Until : (query.Until.HasValue && query.Until.Value < now ? query.Until.Value : now);
         return new FlowRunCriteria
         {

@@ -17,9 +17,11 @@ namespace DhubBatches.Cmdlets;
 internal sealed class BatchWaiter
 {
     /// <summary>
-    /// The last look after -Timeout gets at most this long, so a server that hangs cannot stretch the wait by more.
+    /// The last look after -Timeout gets at most this long: enough for a healthy server's answer, so a batch that
+    /// finished in the last interval is not reported late, and short enough that a hung server stretches -Timeout by
+    /// no more than this.
     /// </summary>
-    private static readonly TimeSpan s_lastLookBudget = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan s_lastLookBudget = TimeSpan.FromSeconds(1);
 
     private readonly DhubCmdlet _host;
     private readonly TimeSpan? _timeout;

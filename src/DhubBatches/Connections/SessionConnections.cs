@@ -1,7 +1,5 @@
 using System;
 using System.Collections;
-using System.Collections.Generic;
-using System.Linq;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using System.Reflection;
@@ -22,9 +20,6 @@ internal sealed class SessionConnections
         new ConditionalWeakTable<Runspace, SessionConnections>();
     private static readonly SessionConnections s_noRunspace = new SessionConnections();
 
-    // Every session made, weakly, so Remove-Module can release their connections.
-    private static readonly List<WeakReference<SessionConnections>> s_all = new List<WeakReference<SessionConnections>>();
-
     private readonly object _gate = new object();
     private DhubConnection? _default;
     private DhubConnection? _fromEnvironment;
@@ -35,7 +30,7 @@ internal sealed class SessionConnections
         get
         {
             var runspace = Runspace.DefaultRunspace;
-            return runspace == null ? s_noRunspace : s_byRunspace.GetValue(runspace, _ => Track(new SessionConnections()));
+            return runspace == null ? s_noRunspace : s_byRunspace.GetValue(runspace, _ => new SessionConnections());
         }
     }
 
@@ -96,33 +91,8 @@ internal sealed class SessionConnections
         }
     }
 
-    /// <summary>Releases every connection of every runspace (Remove-Module): their pooled HTTP connections close.</summary>
-    public static void ReleaseAll()
-    {
-        List<SessionConnections> sessions;
-        lock (s_all)
-        {
-            sessions = s_all.Select(w => w.TryGetTarget(out var s) ? s : null).Where(s => s != null).Select(s => s!).ToList();
-            s_all.Clear();
-        }
-        s_noRunspace.Release();
-        foreach (var session in sessions)
-        {
-            session.Release();
-        }
-    }
-
-    private static SessionConnections Track(SessionConnections session)
-    {
-        lock (s_all)
-        {
-            s_all.RemoveAll(w => !w.TryGetTarget(out _));
-            s_all.Add(new WeakReference<SessionConnections>(session));
-        }
-        return session;
-    }
-
-    private void Release()
+    /// <summary>Forgets this runspace's connections and closes their pooled HTTP connections (Remove-Module).</summary>
+    public void Release()
     {
         DhubConnection? byDefault;
         DhubConnection? fromEnvironment;

@@ -3,8 +3,11 @@ using DhubBatches.Connections;
 
 namespace DhubBatches.Hosting;
 
-/// <summary>Remove-Module DhubBatches: close every connection's pooled HTTP connections instead of leaving them to the GC.</summary>
+/// <summary>
+/// Remove-Module DhubBatches: close the runspace's connections (their pooled HTTP connections) instead of leaving them
+/// to the garbage collector. Other runspaces that still have the module keep theirs.
+/// </summary>
 public sealed class ModuleCleanup : IModuleAssemblyCleanup
 {
-    public void OnRemove(PSModuleInfo psModuleInfo) => SessionConnections.ReleaseAll();
+    public void OnRemove(PSModuleInfo psModuleInfo) => SessionConnections.Current.Release();
 }
