@@ -64,7 +64,7 @@ function Get-ProjectVersion {
     return ($props.Project.PropertyGroup | ForEach-Object { $_.Version } | Where-Object { $_ } | Select-Object -First 1)
 }
 
-function Invoke-Build {
+function Build-Module {
     Write-Host "Building ($Configuration)..."
     Invoke-Dotnet restore (Join-Path $Root 'tools/Tools.csproj') --nologo -v q
     Invoke-Dotnet build (Join-Path $Root 'DhubBatches.sln') -c $Configuration --nologo -v q '-clp:ErrorsOnly'
@@ -100,16 +100,16 @@ function Invoke-Build {
     Copy-Item (Join-Path $Root "src/DhubBatches.Emulator/bin/$Configuration/net10.0") $EmulatorOut -Recurse
 
     Write-Host "Module: $ModuleOut (version $version)"
-    Invoke-Help
+    Build-HelpFile
 }
 
-function Invoke-Help {
+function Build-HelpFile {
     # In a fresh pwsh, so importing the module to read its cmdlets does not lock out/DhubBatches/DhubBatches.dll.
     $helpExit = Invoke-ChildPwsh -File (Join-Path $Root 'tools/Help/Build-Help.ps1') -ArgumentList @('-ModulePath', $ModuleOut, '-DocsPath', (Join-Path $Root 'docs/help'))
     if ($helpExit -ne 0) { throw "The help build failed (exit code $helpExit): see the problems listed above." }
 }
 
-function Invoke-Package {
+function Build-Package {
     # Compress-PSResource (PSResourceGet 1.1+, in pwsh 7.4+) writes the Gallery layout: module files at the
     # package root, nuspec from the manifest (version, tags, project/license URIs, release notes).
     if (Test-Path $PackageOut) { Remove-Item $PackageOut -Recurse -Force }
@@ -118,7 +118,7 @@ function Invoke-Package {
     Write-Host "Package: $($package.FullName)"
 }
 
-function Get-TrxCounts([string] $Directory) {
+function Get-TrxCount([string] $Directory) {
     $passed = 0; $failed = 0
     foreach ($file in Get-ChildItem $Directory -Filter *.trx -ErrorAction SilentlyContinue) {
         $trx = [xml](Get-Content -Raw -LiteralPath $file.FullName) # names can hold [1]: no wildcards
@@ -129,9 +129,9 @@ function Get-TrxCounts([string] $Directory) {
     return [pscustomobject]@{ Passed = $passed; Failed = $failed }
 }
 
-function Invoke-Test {
-    Invoke-Build
-    Invoke-Package # the package test installs it
+function Test-Module {
+    Build-Module
+    Build-Package # the package test installs it
     if (Test-Path $ResultsOut) { Remove-Item $ResultsOut -Recurse -Force }
     $null = New-Item -ItemType Directory -Force $ResultsOut
     $runnerFailures = 0
@@ -145,7 +145,7 @@ function Invoke-Test {
     else {
         $xunitExit = 0
     }
-    $xunit = Get-TrxCounts (Join-Path $ResultsOut 'xunit')
+    $xunit = Get-TrxCount (Join-Path $ResultsOut 'xunit')
     if ($xunitExit -ne 0 -and $xunit.Failed -eq 0) { $runnerFailures++ } # the runner failed without a failed test to show for it
 
     Write-Host 'Running Pester tests in a fresh pwsh against out/DhubBatches...'
@@ -163,19 +163,19 @@ function Invoke-Test {
     if ($failed -gt 0 -or $passed -eq 0) { exit 1 }
 }
 
-function Invoke-Demo {
-    Invoke-Build
+function Start-Demo {
+    Build-Module
     $exit = Invoke-ChildPwsh -File (Join-Path $Root 'tools/Demo.ps1') -ArgumentList @('-ModulePath', $ModuleOut, '-EmulatorDll', (Join-Path $EmulatorOut 'DhubBatches.Emulator.dll'), '-OutputDirectory', (Join-Path $Out 'demo'))
     if ($exit -ne 0) { throw "The demo failed (exit code $exit)." }
 }
 
-function Invoke-Bench {
-    Invoke-Build
+function Measure-Benchmark {
+    Build-Module
     $exit = Invoke-ChildPwsh -File (Join-Path $Root 'bench/Invoke-Benchmarks.ps1') -ArgumentList @('-ModulePath', $ModuleOut, '-EmulatorDll', (Join-Path $EmulatorOut 'DhubBatches.Emulator.dll'), '-ResultPath', (Join-Path $Root 'bench/results.md'))
     if ($exit -ne 0) { throw "The benchmarks failed (exit code $exit)." }
 }
 
-function Invoke-Clean {
+function Clear-BuildOutput {
     if (Test-Path $Out) { Remove-Item $Out -Recurse -Force }
     Get-ChildItem $Root -Directory -Recurse -Include bin, obj -ErrorAction SilentlyContinue |
         Where-Object { $_.FullName -notmatch '[\\/]\.git[\\/]' } |
@@ -184,11 +184,11 @@ function Invoke-Clean {
 }
 
 switch ($Task) {
-    'Build' { Invoke-Build }
-    'Test' { Invoke-Test }
-    'Package' { Invoke-Build; Invoke-Package }
-    'Demo' { Invoke-Demo }
-    'Clean' { Invoke-Clean }
-    'Help' { Invoke-Help }
-    'Bench' { Invoke-Bench }
+    'Build' { Build-Module }
+    'Test' { Test-Module }
+    'Package' { Build-Module; Build-Package }
+    'Demo' { Start-Demo }
+    'Clean' { Clear-BuildOutput }
+    'Help' { Build-HelpFile }
+    'Bench' { Measure-Benchmark }
 }
