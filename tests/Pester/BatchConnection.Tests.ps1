@@ -10,11 +10,11 @@ BeforeAll {
 
 # An admin with two servers: staging is the session's default, prod is passed with -Connection. A batch read from prod
 # must be read, waited on, stopped and removed on prod, whatever the default is.
-Describe 'Batches remember their server (<Backend>)' -Tag 'Connection', 'TwoServers' -ForEach $Backends {
+Describe 'Batches remember their server (<Name>)' -Tag 'Connection', 'TwoServers' -ForEach $Backends {
     BeforeAll {
         $script:SavedEnvironment = Save-TestConnectionEnvironment -EmptyHome (Join-Path $TestDrive 'prefect-home')
-        $script:Staging = Start-TestBackend -Backend $Backend
-        $script:Prod = Start-TestBackend -Backend $Backend
+        $script:Staging = Start-TestBackend -Backend $Backend -PrefectVersion $PrefectVersion
+        $script:Prod = Start-TestBackend -Backend $Backend -PrefectVersion $PrefectVersion
         $script:ProdConnection = Connect-TestBackend $Prod -PassThru
         $script:StagingConnection = Connect-TestBackend $Staging -PassThru # the default from now on
         $script:Slow = 'slow-pipeline'
@@ -108,10 +108,10 @@ Describe 'Batches remember their server (<Backend>)' -Tag 'Connection', 'TwoServ
     }
 }
 
-Describe 'How a batch and its connection read in output (<Backend>)' -Tag 'Output' -ForEach $Backends {
+Describe 'How a batch and its connection read in output (<Name>)' -Tag 'Output' -ForEach $Backends {
     BeforeAll {
         $script:SavedEnvironment = Save-TestConnectionEnvironment -EmptyHome (Join-Path $TestDrive 'prefect-home')
-        $script:T = Start-TestBackend -Backend $Backend -Token 'secret-token-8c1d4'
+        $script:T = Start-TestBackend -Backend $Backend -PrefectVersion $PrefectVersion -Token 'secret-token-8c1d4'
         Connect-TestBackend $T
         $script:Batch = Start-DhubBatch -PipelineId orders -Wait -PollingInterval 0.2 -Timeout 60
     }

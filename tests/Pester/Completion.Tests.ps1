@@ -5,11 +5,11 @@ BeforeDiscovery {
     $Backends = Get-TestBackend
 }
 
-Describe 'Tab completion (<Backend>)' -Tag 'Completion' -ForEach $Backends {
+Describe 'Tab completion (<Name>)' -Tag 'Completion' -ForEach $Backends {
     BeforeAll {
         Import-Module (Join-Path $PSScriptRoot 'DhubBatchesTestUtils.psm1')
         Import-TestModule
-        $T = Start-TestBackend -Backend $Backend
+        $T = Start-TestBackend -Backend $Backend -PrefectVersion $PrefectVersion
         Connect-TestBackend $T
         Add-EmulatorPipeline $T 'needs quoting'
         # Three batches of orders, oldest first, so "newest first" is checkable.

@@ -8,10 +8,10 @@ BeforeAll {
     Import-TestModule
 }
 
-Describe 'Connections (<Backend>)' -Tag 'Connection' -ForEach $Backends {
+Describe 'Connections (<Name>)' -Tag 'Connection' -ForEach $Backends {
     BeforeAll {
         $script:SavedEnvironment = Save-TestConnectionEnvironment -EmptyHome (Join-Path $TestDrive 'prefect-home')
-        $script:T = Start-TestBackend -Backend $Backend
+        $script:T = Start-TestBackend -Backend $Backend -PrefectVersion $PrefectVersion
     }
     AfterAll {
         Disconnect-Dhub
@@ -197,7 +197,7 @@ Describe 'Connections (<Backend>)' -Tag 'Connection' -ForEach $Backends {
     Context 'Lifetimes' {
         BeforeAll {
             # A server of their own, so only these tests' connections go there.
-            $script:Own = Start-TestBackend -Backend $Backend
+            $script:Own = Start-TestBackend -Backend $Backend -PrefectVersion $PrefectVersion
         }
         AfterAll { Stop-TestBackend $Own }
 

@@ -68,11 +68,19 @@ $script:TestBackends = @{
 }
 
 function Get-TestBackend {
-    <# The backends for `Describe ... -ForEach (Get-TestBackend)`: one hashtable per backend. #>
-    @(
-        @{ Backend = 'Dhub' }
-        @{ Backend = 'Prefect' }
+    <#
+    The backends for `Describe '... (<Name>)' -ForEach (Get-TestBackend)`: one hashtable each, with Name (for test
+    names), Backend (the module's -Backend: Dhub or Prefect) and, for Prefect, the PrefectVersion the emulator plays
+    (3, or 2 with its older naming and its reuse of task runs). -PrefectVersion keeps only those Prefect versions
+    (e.g. 3, for suites whose subject does not differ between versions); -PrefectOnly drops dhub.
+    #>
+    param([int[]] $PrefectVersion = @(3, 2), [switch] $PrefectOnly)
+    $all = @(
+        @{ Name = 'Dhub'; Backend = 'Dhub'; PrefectVersion = 0 }
+        @{ Name = 'Prefect 3'; Backend = 'Prefect'; PrefectVersion = 3 }
+        @{ Name = 'Prefect 2'; Backend = 'Prefect'; PrefectVersion = 2 }
     )
+    @($all | Where-Object { ($_.Backend -eq 'Dhub' -and -not $PrefectOnly) -or ($_.Backend -eq 'Prefect' -and $_.PrefectVersion -in $PrefectVersion) })
 }
 
 function Get-TestModulePath {
@@ -108,6 +116,8 @@ function Start-TestBackend {
     #>
     param(
         [string] $Backend = 'Dhub',
+        # Prefect only: the Prefect version the emulator plays (3 by default, or 2).
+        [int] $PrefectVersion = 3,
         [string] $Token = $script:DefaultTestToken,
         [double] $StepSeconds = 0.2,
         [string[]] $ExtraArguments = @()
@@ -115,10 +125,12 @@ function Start-TestBackend {
     $definition = $script:TestBackends[$Backend]
     if (-not $definition) { throw "Unknown test backend '$Backend'." }
     $arguments = @('--step-seconds', ([string]$StepSeconds), '--token', $Token) + $ExtraArguments
+    if ($Backend -eq 'Prefect' -and $PrefectVersion -ne 3) { $arguments += @('--prefect-version', [string]$PrefectVersion) }
     if ($definition.ContainsKey('EmulatorArguments')) { $arguments += & $definition.EmulatorArguments $Token }
     $emulator = Start-DhubEmulator -EmulatorDll (Get-TestEmulatorDll) -ArgumentList $arguments
     [pscustomobject]@{
         Backend         = $Backend
+        PrefectVersion  = if ($Backend -eq 'Prefect') { $PrefectVersion } else { 0 }
         Url             = $emulator.Url
         ApiUri          = [string](& $definition.ApiUri $emulator.Url)
         Token           = ConvertTo-TestSecureString $Token

@@ -14,10 +14,10 @@ BeforeAll {
     )
 }
 
-Describe 'Error records (<Backend>)' -Tag 'Fault' -ForEach $Backends {
+Describe 'Error records (<Name>)' -Tag 'Fault' -ForEach $Backends {
     BeforeAll {
         $script:SavedEnvironment = Save-TestConnectionEnvironment -EmptyHome (Join-Path $TestDrive 'prefect-home')
-        $script:T = Start-TestBackend -Backend $Backend
+        $script:T = Start-TestBackend -Backend $Backend -PrefectVersion $PrefectVersion
         # Fast retries so persistent faults fail quickly: 1 attempt + 2 retries, no back-off.
         $script:FastRetries = @{ RetryIntervalSec = 0; MaximumRetryCount = 2 }
 

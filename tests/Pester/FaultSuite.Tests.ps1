@@ -5,7 +5,7 @@
 
 BeforeDiscovery {
     Import-Module (Join-Path $PSScriptRoot 'DhubBatchesTestUtils.psm1')
-    $Backends = Get-TestBackend
+    $Backends = Get-TestBackend -PrefectVersion 3
 }
 
 BeforeAll {
@@ -14,10 +14,10 @@ BeforeAll {
     Import-TestModule
 }
 
-Describe 'Fault suite (<Backend>)' -Tag 'FaultSuite' -ForEach $Backends {
+Describe 'Fault suite (<Name>)' -Tag 'FaultSuite' -ForEach $Backends {
     BeforeAll {
         $script:SavedEnvironment = Save-TestConnectionEnvironment -EmptyHome (Join-Path $TestDrive 'prefect-home')
-        $script:T = Start-TestBackend -Backend $Backend
+        $script:T = Start-TestBackend -Backend $Backend -PrefectVersion $PrefectVersion
         # 1 attempt + 2 retries, no back-off, 2 s per attempt: persistent faults fail fast.
         $script:Fast = @{ RetryIntervalSec = 0; MaximumRetryCount = 2; TimeoutSec = 2 }
     }
@@ -113,7 +113,7 @@ Describe 'Fault suite (<Backend>)' -Tag 'FaultSuite' -ForEach $Backends {
         }
 
         It 'connection refused on every command of a connection whose server went away is DhubServiceUnavailable' {
-            $gone = Start-TestBackend -Backend $Backend
+            $gone = Start-TestBackend -Backend $Backend -PrefectVersion $PrefectVersion
             try {
                 $connection = Connect-TestBackend $gone -Parameters $Fast -PassThru
                 Connect-TestBackend $T -Parameters $Fast # the session default stays on the live emulator

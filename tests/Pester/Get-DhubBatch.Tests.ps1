@@ -8,10 +8,10 @@ BeforeAll {
     Import-TestModule
 }
 
-Describe 'Get-DhubBatch (<Backend>)' -Tag 'Get' -ForEach $Backends {
+Describe 'Get-DhubBatch (<Name>)' -Tag 'Get' -ForEach $Backends {
     BeforeAll {
         $script:SavedEnvironment = Save-TestConnectionEnvironment -EmptyHome (Join-Path $TestDrive 'prefect-home')
-        $script:T = Start-TestBackend -Backend $Backend
+        $script:T = Start-TestBackend -Backend $Backend -PrefectVersion $PrefectVersion
         Connect-TestBackend $T
     }
     AfterAll {

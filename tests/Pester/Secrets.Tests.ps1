@@ -36,11 +36,11 @@ BeforeAll {
     }
 }
 
-Describe 'Secrets never leak (<Backend>)' -Tag 'Secrets' -ForEach $Backends {
+Describe 'Secrets never leak (<Name>)' -Tag 'Secrets' -ForEach $Backends {
     BeforeAll {
         $script:SavedEnvironment = Save-TestConnectionEnvironment -EmptyHome (Join-Path $TestDrive 'prefect-home')
         $script:Marker = 'SECRET-MARKER-7f3a9'
-        $script:T = Start-TestBackend -Backend $Backend -Token $Marker
+        $script:T = Start-TestBackend -Backend $Backend -PrefectVersion $PrefectVersion -Token $Marker
         $script:MarkerPattern = [regex]::Escape($Marker)
     }
     AfterAll {

@@ -8,10 +8,10 @@ BeforeAll {
     Import-TestModule
 }
 
-Describe 'Start-DhubBatch (<Backend>)' -Tag 'Start' -ForEach $Backends {
+Describe 'Start-DhubBatch (<Name>)' -Tag 'Start' -ForEach $Backends {
     BeforeAll {
         $script:SavedEnvironment = Save-TestConnectionEnvironment -EmptyHome (Join-Path $TestDrive 'prefect-home')
-        $script:T = Start-TestBackend -Backend $Backend
+        $script:T = Start-TestBackend -Backend $Backend -PrefectVersion $PrefectVersion
         Connect-TestBackend $T
         $script:Slow = 'slow-pipeline'
     }

@@ -8,10 +8,10 @@ BeforeAll {
     Import-TestModule
 }
 
-Describe 'Stop-DhubBatch (<Backend>)' -Tag 'Stop' -ForEach $Backends {
+Describe 'Stop-DhubBatch (<Name>)' -Tag 'Stop' -ForEach $Backends {
     BeforeAll {
         $script:SavedEnvironment = Save-TestConnectionEnvironment -EmptyHome (Join-Path $TestDrive 'prefect-home')
-        $script:T = Start-TestBackend -Backend $Backend
+        $script:T = Start-TestBackend -Backend $Backend -PrefectVersion $PrefectVersion
         Connect-TestBackend $T
         $script:Slow = 'slow-pipeline'
     }
@@ -105,10 +105,10 @@ Describe 'Stop-DhubBatch (<Backend>)' -Tag 'Stop' -ForEach $Backends {
     }
 }
 
-Describe 'Remove-DhubBatch (<Backend>)' -Tag 'Remove' -ForEach $Backends {
+Describe 'Remove-DhubBatch (<Name>)' -Tag 'Remove' -ForEach $Backends {
     BeforeAll {
         $script:SavedEnvironment = Save-TestConnectionEnvironment -EmptyHome (Join-Path $TestDrive 'prefect-home')
-        $script:T = Start-TestBackend -Backend $Backend
+        $script:T = Start-TestBackend -Backend $Backend -PrefectVersion $PrefectVersion
         Connect-TestBackend $T
         $script:Slow = 'slow-pipeline'
     }

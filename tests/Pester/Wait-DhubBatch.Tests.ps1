@@ -8,10 +8,10 @@ BeforeAll {
     Import-TestModule
 }
 
-Describe 'Wait-DhubBatch (<Backend>)' -Tag 'Wait' -ForEach $Backends {
+Describe 'Wait-DhubBatch (<Name>)' -Tag 'Wait' -ForEach $Backends {
     BeforeAll {
         $script:SavedEnvironment = Save-TestConnectionEnvironment -EmptyHome (Join-Path $TestDrive 'prefect-home')
-        $script:T = Start-TestBackend -Backend $Backend
+        $script:T = Start-TestBackend -Backend $Backend -PrefectVersion $PrefectVersion
         Connect-TestBackend $T
         $script:SlowPipeline = 'slow-pipeline'
     }
