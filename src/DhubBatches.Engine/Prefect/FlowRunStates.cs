@@ -15,6 +15,9 @@ internal sealed class FlowRunStates
     /// <summary>How often a WAIT answer is honoured before giving up.</summary>
     private const int MaxWaitAnswers = 10;
 
+    /// <summary>How often a restart whose answer was lost is sent again (each time only after the run reads as still finished).</summary>
+    private const int MaxLostAnswers = 3;
+
     private readonly IPrefectApi _api;
 
     public FlowRunStates(IPrefectApi api)
@@ -74,9 +77,32 @@ internal sealed class FlowRunStates
 
     /// <summary>
     /// As <c>prefect flow-run retry</c> does: SCHEDULED with force, so the run goes again in place as a new attempt.
-    /// Forced, it is not protected by the transition id, so it is never sent twice (see IPrefectApi).
+    /// Forced, it is not protected by the transition id, so it is never sent blindly twice (see IPrefectApi): when an
+    /// answer is lost, the run is read, and the restart is sent again only while the run is still finished.
     /// </summary>
     public async Task RestartAsync(string flowRunId, CancellationToken cancellationToken)
+    {
+        for (var lost = 0; ; lost++)
+        {
+            try
+            {
+                await ForceScheduledAsync(flowRunId, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (DhubException ex) when (ex.MayHaveBeenApplied && lost < MaxLostAnswers)
+            {
+                var run = await ApiCall.ContentAsync(_api.ReadFlowRunAsync(flowRunId, cancellationToken), PrefectCalls.FlowRunNotFound, cancellationToken).ConfigureAwait(false);
+                if (!PrefectMapper.IsTerminal(run.Type))
+                {
+                    EngineLog.Current?.Verbose($"The restart's answer was lost, but flow run {flowRunId} is {run.Type} now: it was restarted.");
+                    return;
+                }
+                EngineLog.Current?.Verbose($"The restart's answer was lost and flow run {flowRunId} is still {run.Type}: asking again.");
+            }
+        }
+    }
+
+    private async Task ForceScheduledAsync(string flowRunId, CancellationToken cancellationToken)
     {
         for (var answer = 0; answer < MaxWaitAnswers; answer++)
         {

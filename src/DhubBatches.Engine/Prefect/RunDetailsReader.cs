@@ -21,6 +21,7 @@ internal sealed class RunDetailsReader
     private readonly ServerLimit _limit;
     private readonly string _flowName;
     private readonly RecordText _text;
+    private volatile bool _plainArtifactReads;
 
     public RunDetailsReader(IPrefectApi api, ServerLimit limit, string flowName, RecordText text)
     {
@@ -48,21 +49,7 @@ internal sealed class RunDetailsReader
                 PrefectJsonContext.Default.PrefectTaskRun,
                 t => t.Id,
                 cancellationToken);
-            var artifactsTask = AllPagesAsync(
-                (limit, offset) => _api.FilterArtifactsAsync(
-                    new ArtifactQuery
-                    {
-                        FlowRuns = new FlowRunCriteria { Id = new AnyFilter(chunk) },
-                        // Offsets by type or by key; everything else a run wrote (results, links, reports) stays on the server.
-                        Artifacts = new ArtifactCriteria { Operator = "or_", Type = new AnyFilter("offsets"), Key = new KeyFilter { Like = "offsets" } },
-                        Sort = "CREATED_DESC",
-                        Limit = limit,
-                        Offset = offset,
-                    },
-                    cancellationToken),
-                PrefectJsonContext.Default.PrefectArtifact,
-                a => a.Id,
-                cancellationToken);
+            var artifactsTask = OffsetArtifactsAsync(chunk, cancellationToken);
             await PrefectCalls.WhenAllPreferring(taskRunsTask, artifactsTask).ConfigureAwait(false);
             taskRuns.AddRange(taskRunsTask.Result.Items);
             artifacts.AddRange(artifactsTask.Result.Items);
@@ -86,6 +73,47 @@ internal sealed class RunDetailsReader
             return PrefectMapper.ToSnapshot(r.PipelineId, _flowName, r.Run, tasksByRun[id].ToList(), artifactsByRun[id].ToList(), warnings);
         }).ToList();
     }
+
+    /// <summary>
+    /// The artifacts of the runs that may hold offsets: by type or by key, chosen on the server (the flow-run join ANDed
+    /// with type OR key), so results, links and reports stay there. A server that refuses the <c>operator</c> member
+    /// gets plain per-run reads from then on, and the choice is made here (OffsetReader applies the exact rule anyway).
+    /// </summary>
+    private async Task<ListAnswer<PrefectArtifact>> OffsetArtifactsAsync(List<string> runIds, CancellationToken cancellationToken)
+    {
+        if (!_plainArtifactReads)
+        {
+            try
+            {
+                return await AllPagesAsync(
+                    (limit, offset) => _api.FilterArtifactsAsync(OffsetArtifactQuery(runIds, chosenOnServer: true, limit, offset), cancellationToken),
+                    PrefectJsonContext.Default.PrefectArtifact,
+                    a => a.Id,
+                    cancellationToken).ConfigureAwait(false);
+            }
+            catch (DhubException ex) when (ex.Kind == DhubErrorKind.DhubBadRequest && ex.Message.IndexOf("operator", StringComparison.OrdinalIgnoreCase) >= 0)
+            {
+                EngineLog.Current?.Verbose("This Prefect server does not combine artifact filters with 'or_'; offsets are chosen from each run's artifacts here.");
+                _plainArtifactReads = true;
+            }
+        }
+        return await AllPagesAsync(
+            (limit, offset) => _api.FilterArtifactsAsync(OffsetArtifactQuery(runIds, chosenOnServer: false, limit, offset), cancellationToken),
+            PrefectJsonContext.Default.PrefectArtifact,
+            a => a.Id,
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    private static ArtifactQuery OffsetArtifactQuery(List<string> runIds, bool chosenOnServer, int limit, int offset) => new ArtifactQuery
+    {
+        FlowRuns = new FlowRunCriteria { Id = new AnyFilter(runIds) },
+        Artifacts = chosenOnServer
+            ? new ArtifactCriteria { Operator = "or_", Type = new AnyFilter("offsets"), Key = new KeyFilter { Like = "offsets" } }
+            : null,
+        Sort = "CREATED_DESC",
+        Limit = limit,
+        Offset = offset,
+    };
 
     /// <summary>Every task run of one flow run, all attempts (for naming log lines by step).</summary>
     public async Task<List<PrefectTaskRun>> TaskRunsAsync(string flowRunId, CancellationToken cancellationToken)

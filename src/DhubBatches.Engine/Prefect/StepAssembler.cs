@@ -49,19 +49,41 @@ internal static class StepAssembler
     {
         var name = taskRun.Name ?? string.Empty;
         var key = taskRun.DynamicKey;
-        if (string.IsNullOrEmpty(key))
+        if (!string.IsNullOrEmpty(key))
         {
-            return name;
+            if (name.Length > key!.Length + 1 && name.EndsWith("-" + key, StringComparison.Ordinal))
+            {
+                return name.Substring(0, name.Length - key.Length - 1);
+            }
+            if (key.Length > 3 && name.Length > 4 && name.EndsWith("-" + key.Substring(0, 3), StringComparison.Ordinal))
+            {
+                return name.Substring(0, name.Length - 4);
+            }
         }
-        if (name.Length > key!.Length + 1 && name.EndsWith("-" + key, StringComparison.Ordinal))
+        // Prefect 2 gives the task run that tracks a subflow no name of the subflow's (a random word pair, read from its
+        // engine): its task key, "<function>-<hash>", still says which subflow it is.
+        if (taskRun.State?.StateDetails?.ChildFlowRunId != null && TaskKeyName(taskRun.TaskKey) is { } fromKey)
         {
-            return name.Substring(0, name.Length - key.Length - 1);
-        }
-        if (key.Length > 3 && name.Length > 4 && name.EndsWith("-" + key.Substring(0, 3), StringComparison.Ordinal))
-        {
-            return name.Substring(0, name.Length - 4);
+            return fromKey;
         }
         return name;
+    }
+
+    private static string? TaskKeyName(string? taskKey)
+    {
+        var dash = taskKey?.LastIndexOf('-') ?? -1;
+        if (dash <= 0 || taskKey!.Length - dash - 1 < 8)
+        {
+            return null;
+        }
+        for (var i = dash + 1; i < taskKey.Length; i++)
+        {
+            if (!Uri.IsHexDigit(taskKey[i]))
+            {
+                return null;
+            }
+        }
+        return taskKey.Substring(0, dash);
     }
 
     /// <summary>Failed if any failed, else Running if any runs, else Pending if any is unfinished, else Success.</summary>
