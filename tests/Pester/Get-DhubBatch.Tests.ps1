@@ -20,6 +20,21 @@ Describe 'Get-DhubBatch (<Name>)' -Tag 'Get' -ForEach $Backends {
         Restore-TestConnectionEnvironment $SavedEnvironment
     }
 
+    It '-Verbose shows one line per HTTP call: method, URL, status and milliseconds, and each retry' {
+        Add-EmulatorSeed $T 'orders' 3
+        $latest = Get-BackendRoute $T Latest
+        $null = Add-EmulatorFault $T -Operation Latest -Rule @{ status = 503; times = 1 }
+        Clear-EmulatorRequest $T
+        $verbose = @(Get-DhubBatch -PipelineId orders -Verbose 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message)
+        $http = '^(GET|POST|PUT|DELETE) http://127\.0\.0\.1:\d+/\S+ -> (\d{3})\b.*\(\d+ ms\)$'
+        $lines = @($verbose | Where-Object { $_ -match $http })
+        $requests = @(Get-EmulatorRequest $T)
+        $lines.Count | Should -Be $requests.Count
+        @($lines | ForEach-Object { if ($_ -match $http) { $Matches[2] } }) | Should -Be @($requests | ForEach-Object { [string]$_.status })
+        @($lines | Where-Object { $_ -match ' -> 503\b' }).Count | Should -Be 1
+        @($verbose | Where-Object { $_ -like "Retrying $($latest.Method) *" }).Count | Should -Be 1
+    }
+
     Context 'latest and by id' {
         BeforeAll {
             Reset-Emulator $T
