@@ -32,14 +32,30 @@ function Get-HelpDefaultValue {
     if ($text) { $text } else { 'None' }
 }
 
+function Get-HelpPipelineInputText {
+    <#
+    The "Accept pipeline input" text for one or more parameter bindings, combined: 'False', or 'True (...)' listing
+    ByPropertyName and/or ByValue in platyPS's order. A binding is anything with ValueFromPipeline and
+    ValueFromPipelineByPropertyName: ParameterSetMetadata, CommandParameterInfo, or a set record of
+    Get-HelpCommandMetadata.
+    #>
+    param([object[]] $Binding)
+    $kinds = @(
+        if (@($Binding | Where-Object ValueFromPipelineByPropertyName).Count) { 'ByPropertyName' }
+        if (@($Binding | Where-Object ValueFromPipeline).Count) { 'ByValue' }
+    )
+    if ($kinds.Count) { 'True (' + ($kinds -join ', ') + ')' } else { 'False' }
+}
+
 function Get-HelpCommandMetadata {
     <#
     .SYNOPSIS
         The syntax and parameter metadata of a real cmdlet, as help needs it.
     .OUTPUTS
         Name, Verb, Noun, ParameterSets (Name, IsDefault, Parameters in syntax order), Parameters (one per documented
-        parameter: Name, Type, IsSwitch, Sets (per set: Name, Required, Position, PipelineInput), ParameterSetNames,
-        Aliases, DefaultValue, AcceptedValues, Globbing), SupportsShouldProcess, OutputTypes.
+        parameter: Name, Type, IsSwitch, Sets (per set: Name, Required, Position, PipelineInput, ValueFromPipeline,
+        ValueFromPipelineByPropertyName), ParameterSetNames, Aliases, DefaultValue, AcceptedValues, Globbing),
+        SupportsShouldProcess, OutputTypes.
     #>
     param([Parameter(Mandatory)][System.Management.Automation.CommandInfo] $Command)
     $excluded = Get-HelpExcludedParameterName
@@ -60,14 +76,14 @@ function Get-HelpCommandMetadata {
         foreach ($p in $Command.Parameters.Values) {
             if ($p.Name -in $excluded) { continue }
             $sets = foreach ($entry in $p.ParameterSets.GetEnumerator()) {
-                $pipeline = @()
-                if ($entry.Value.ValueFromPipeline) { $pipeline += 'ByValue' }
-                if ($entry.Value.ValueFromPipelineByPropertyName) { $pipeline += 'ByPropertyName' }
                 [pscustomobject]@{
-                    Name          = $entry.Key
-                    Required      = [bool]$entry.Value.IsMandatory
-                    Position      = $(if ($entry.Value.Position -ge 0) { [string]$entry.Value.Position } else { 'Named' })
-                    PipelineInput = $(if ($pipeline) { 'True (' + (@($pipeline | Sort-Object { if ($_ -eq 'ByPropertyName') { 0 } else { 1 } }) -join ', ') + ')' } else { 'False' })
+                    Name                            = $entry.Key
+                    Required                        = [bool]$entry.Value.IsMandatory
+                    Position                        = $(if ($entry.Value.Position -ge 0) { [string]$entry.Value.Position } else { 'Named' })
+                    PipelineInput                   = Get-HelpPipelineInputText $entry.Value
+                    # Kept so the MAML writer can combine the sets' pipeline input.
+                    ValueFromPipeline               = [bool]$entry.Value.ValueFromPipeline
+                    ValueFromPipelineByPropertyName = [bool]$entry.Value.ValueFromPipelineByPropertyName
                 }
             }
             $sets = @($sets)
@@ -103,14 +119,11 @@ function Get-HelpCommandMetadata {
                 Name       = $set.Name
                 IsDefault  = $set.IsDefault
                 Parameters = @(foreach ($sp in @($positional) + @($named)) {
-                        $pipeline = @()
-                        if ($sp.ValueFromPipelineByPropertyName) { $pipeline += 'ByPropertyName' }
-                        if ($sp.ValueFromPipeline) { $pipeline += 'ByValue' }
                         [pscustomobject]@{
                             Name          = $sp.Name
                             Required      = $sp.IsMandatory
                             Position      = $(if ($sp.Position -ge 0) { [string]$sp.Position } else { 'Named' })
-                            PipelineInput = $(if ($pipeline) { 'True (' + ($pipeline -join ', ') + ')' } else { 'False' })
+                            PipelineInput = Get-HelpPipelineInputText $sp
                             Metadata      = $byName[$sp.Name]
                         }
                     })
@@ -132,4 +145,4 @@ function Get-HelpCommandMetadata {
     }
 }
 
-Export-ModuleMember -Function Get-HelpCommandMetadata
+Export-ModuleMember -Function Get-HelpCommandMetadata, Get-HelpPipelineInputText

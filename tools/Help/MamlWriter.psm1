@@ -1,6 +1,7 @@
 # Writing MAML: pages and their cmdlets' metadata -> the helpItems XML Get-Help reads (<Module>.dll-Help.xml), laid
 # out as platyPS lays it out.
 Set-StrictMode -Version Latest
+Import-Module (Join-Path $PSScriptRoot 'HelpMetadata.psm1')
 
 $script:MamlNs = 'http://schemas.microsoft.com/maml/2004/10'
 $script:CommandNs = 'http://schemas.microsoft.com/maml/dev/command/2004/10'
@@ -146,12 +147,11 @@ function Write-MamlCommand {
     $W.WriteStartElement('command', 'parameters', $script:CommandNs)
     foreach ($p in $Metadata.Parameters) {
         # One entry per parameter: required when required in any set, the first set's position, all pipeline input.
-        $inputs = @($p.Sets | ForEach-Object PipelineInput | Where-Object { $_ -ne 'False' } | Select-Object -Unique)
         $first = $p.Sets | Select-Object -First 1
         $summary = [pscustomobject]@{
             Required      = [bool]@($p.Sets | Where-Object Required).Count
             Position      = $first.Position
-            PipelineInput = $(if ($inputs.Count -eq 0) { 'False' } elseif ($inputs.Count -eq 1) { $inputs[0] } else { 'True (ByPropertyName, ByValue)' })
+            PipelineInput = Get-HelpPipelineInputText $p.Sets
         }
         Write-MamlParameter $W $p $summary $Page $false
     }
