@@ -8,7 +8,7 @@ namespace DhubBatches.Emulator;
 /// <summary>
 /// <c>dotnet DhubBatches.Emulator.dll [--urls http://127.0.0.1:0] [--token T | --no-auth]
 /// [--step-seconds 2] [--pipelines a,b,c] [--prefect-auth-string user:pass] [--prefect-api-key K] [--prefect-csrf]
-/// [--prefect-flow-name run-pipeline] [--https]</c>. <c>--https</c> listens on https with an in-memory self-signed
+/// [--prefect-flow-name run-pipeline] [--prefect-version 3|2] [--prefect-default-limit 200] [--https]</c>. <c>--https</c> listens on https with an in-memory self-signed
 /// certificate (CN=localhost, SAN 127.0.0.1; clients must skip certificate validation). Prints <c>DHUB_EMULATOR_URL=...</c> once listening; the Prefect API is at
 /// that URL + <c>/prefect/api</c>.
 /// </summary>
@@ -53,9 +53,21 @@ public static class Program
                 case "--prefect-flow-name":
                     options.PrefectFlowName = Value();
                     break;
+                case "--prefect-version":
+                    options.PrefectVersion = Value() switch
+                    {
+                        "2" => 2,
+                        "3" => 3,
+                        var other => throw new ArgumentException($"--prefect-version must be 2 or 3, not '{other}'."),
+                    };
+                    break;
+                case "--prefect-default-limit":
+                    options.PrefectDefaultLimit = int.Parse(Value(), NumberStyles.None, CultureInfo.InvariantCulture);
+                    break;
                 case "--help" or "-h":
                     Console.WriteLine("usage: DhubBatches.Emulator [--urls URLS] [--token T | --no-auth] [--step-seconds S] [--pipelines a,b,c]"
-                        + " [--prefect-auth-string user:pass] [--prefect-api-key KEY] [--prefect-csrf] [--prefect-flow-name NAME] [--https]");
+                        + " [--prefect-auth-string user:pass] [--prefect-api-key KEY] [--prefect-csrf] [--prefect-flow-name NAME]"
+                        + " [--prefect-version 3|2] [--prefect-default-limit N] [--https]");
                     return 0;
                 default:
                     Console.Error.WriteLine($"Unknown argument '{args[i]}'. Use --help.");
