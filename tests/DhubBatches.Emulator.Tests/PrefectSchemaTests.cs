@@ -12,31 +12,10 @@ namespace DhubBatches.Emulator.Tests;
 /// <summary>
 /// Every kind of Prefect response the emulator returns validates against the response schema Prefect's OpenAPI
 /// document declares for that operation (JsonSchema.Net, $refs into #/components/schemas), and bodies the strict
-/// server rejects (§1.3) are bodies that fail the request model.
+/// server rejects are bodies that fail the request model.
 /// </summary>
 public class PrefectSchemaTests
 {
-    /// <summary><c>../shared/spec/&lt;file&gt;</c> of the repository holding this test assembly.</summary>
-    internal static string SharedSpecPath(string file)
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory != null && !File.Exists(Path.Combine(directory.FullName, "DhubBatches.sln")))
-        {
-            directory = directory.Parent;
-        }
-        var root = directory?.FullName ?? throw new InvalidOperationException("DhubBatches.sln not found above " + AppContext.BaseDirectory);
-        return Path.GetFullPath(Path.Combine(root, "..", "shared", "spec", file));
-    }
-
-    [Fact]
-    public void Embedded_schema_is_the_shared_spec_copy()
-    {
-        // shared/ sits beside the repository (DEVELOPERS.md; CI lays a copy there too).
-        var shared = SharedSpecPath("prefect-openapi.json");
-        Assert.True(File.Exists(shared), $"The shared spec is missing: {shared}");
-        Assert.Equal(File.ReadAllText(shared), File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "prefect-openapi.json")));
-    }
-
     [Fact]
     public async Task Every_kind_of_success_response_validates_against_prefects_response_schema()
     {
@@ -59,7 +38,7 @@ public class PrefectSchemaTests
         var transition = Guid.NewGuid().ToString();
         await emu.SetStateAsync(running, "CANCELLING", transition);                            // ACCEPT
         await emu.SetStateAsync(running, "CANCELLING", transition);                            // REJECT duplicate
-        emu.State.PrefectWaitNextSetState(1);
+        emu.State.Prefect.WaitNextSetState(1);
         await emu.SetStateAsync(failing, "CANCELLING", Guid.NewGuid().ToString());             // WAIT
         emu.Step(5);
         await emu.SetStateAsync(failing, "CANCELLING", Guid.NewGuid().ToString());             // ABORT
