@@ -150,12 +150,15 @@ internal sealed class ScriptWriter
     /// <summary>Orders the logs and makes their timestamps strictly increase, then works out when the run settles.</summary>
     public RunScript Finish()
     {
+        // Timestamps are written with microseconds, so "strictly increasing" is judged (and kept) at that resolution.
+        var micro = TimeSpan.FromTicks(10);
         var logs = Script.Logs.OrderBy(l => l.At).ToList();
         Script.Logs.Clear();
         DateTimeOffset? last = null;
         foreach (var log in logs)
         {
-            var at = last is { } l && log.At <= l ? l + Tick : log.At;
+            var at = new DateTimeOffset(log.At.Ticks - (log.At.Ticks % 10), log.At.Offset);
+            at = last is { } l && at <= l ? l + micro : at;
             Script.Logs.Add(log with { At = at });
             last = at;
         }
