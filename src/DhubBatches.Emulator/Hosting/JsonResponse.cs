@@ -30,14 +30,29 @@ internal static class JsonResponse
     /// <summary>Writes a JSON value into memory (under whatever lock the caller holds) for a later <see cref="WriteBytesAsync"/>.</summary>
     public static ReadOnlyMemory<byte> Serialize(Action<Utf8JsonWriter> write)
     {
-        var buffer = new ArrayBufferWriter<byte>(256);
+        // A page of runs is hundreds of kilobytes: writing into a per-thread scratch buffer and copying out once
+        // allocates the answer's size, where a growing buffer would allocate about twice that on every request.
+        // Taken out while in use, so a writer that serializes something else on the way gets its own.
+        var buffer = _scratch ?? new ArrayBufferWriter<byte>(64 * 1024);
+        _scratch = null;
+        buffer.ResetWrittenCount();
         using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
         {
             write(writer);
         }
 
-        return buffer.WrittenMemory;
+        var bytes = buffer.WrittenSpan.ToArray();
+        if (buffer.Capacity <= 4 * 1024 * 1024)
+        {
+            // One huge answer should not pin its buffer for the life of the thread.
+            _scratch = buffer;
+        }
+
+        return bytes;
     }
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? _scratch;
 
     public static Task WriteAsync(HttpContext context, int status, Action<Utf8JsonWriter> write) =>
         WriteBytesAsync(context, status, Serialize(write), ContentType);

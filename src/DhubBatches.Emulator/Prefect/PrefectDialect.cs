@@ -37,11 +37,29 @@ internal sealed class PrefectDialect
     /// </summary>
     public string Time(DateTimeOffset t)
     {
-        var utc = t.ToUniversalTime();
+        Span<char> chars = stackalloc char[MaxTimeLength];
+        return new string(chars[..FormatTime(t, chars)]);
+    }
+
+    /// <summary>The longest <see cref="Time"/> text: date, time, six fraction digits and <c>+00:00</c>.</summary>
+    public const int MaxTimeLength = 32;
+
+    /// <summary><see cref="Time"/> into a buffer: response writers format thousands of datetimes per page, without allocating.</summary>
+    public int FormatTime(DateTimeOffset t, Span<char> destination)
+    {
+        var utc = t.UtcDateTime;
+        utc.TryFormat(destination, out var n, "yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture);
         var micros = utc.Ticks % TimeSpan.TicksPerSecond / 10;
-        var whole = utc.ToString("yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture);
-        var fraction = micros == 0 ? string.Empty : "." + micros.ToString("D6", CultureInfo.InvariantCulture);
-        return whole + fraction + (IsV2 ? "+00:00" : "Z");
+        if (micros != 0)
+        {
+            destination[n++] = '.';
+            micros.TryFormat(destination[n..], out var digits, "D6", CultureInfo.InvariantCulture);
+            n += digits;
+        }
+
+        var zone = IsV2 ? "+00:00" : "Z";
+        zone.CopyTo(destination[n..]);
+        return n + zone.Length;
     }
 
     /// <summary>Python's <c>str(datetime)</c>, used inside scheduler idempotency keys.</summary>

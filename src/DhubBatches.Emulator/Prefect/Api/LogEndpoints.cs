@@ -34,7 +34,7 @@ internal static class LogEndpoints
         {
             var now = prefect.UtcNow;
             prefect.Sync(now);
-            var found = ArtifactLogQuery.Logs(body, prefect.Store, now, prefect.Lifecycle.Script, ignored);
+            var found = ArtifactLogQuery.Logs(body, prefect.Store, now, prefect.Lifecycle.ScriptWithLogs, ignored);
             var ordered = PrefectCall.Sort(body, "TIMESTAMP_ASC") == "TIMESTAMP_DESC"
                 ? found.OrderByDescending(l => l.At).ThenByDescending(l => l.Id.ToString(), StringComparer.Ordinal)
                 : found.OrderBy(l => l.At).ThenBy(l => l.Id.ToString(), StringComparer.Ordinal);

@@ -49,8 +49,38 @@ public sealed record FlowDefinition
     public bool PersistsResults { get; init; }
 
     /// <summary>The flow run fails as it starts when its parameters name something the flow does not declare.</summary>
-    internal IReadOnlyList<string>? UndeclaredIn(IEnumerable<string> parameterNames) =>
-        AcceptsKwargs ? null : parameterNames.Where(n => Parameters.All(p => p.Name != n)).ToList() is { Count: > 0 } extra ? extra : null;
+    internal IReadOnlyList<string>? UndeclaredIn(IReadOnlyList<string> parameterNames)
+    {
+        if (AcceptsKwargs)
+        {
+            return null;
+        }
+
+        // Checked as every run's script is built: no allocation unless something is undeclared.
+        List<string>? extra = null;
+        foreach (var name in parameterNames)
+        {
+            if (!Declares(name))
+            {
+                (extra ??= new List<string>()).Add(name);
+            }
+        }
+
+        return extra;
+    }
+
+    private bool Declares(string name)
+    {
+        foreach (var p in Parameters)
+        {
+            if (p.Name == name)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>Checks the definition is playable; throws <see cref="ArgumentException"/> naming the problem.</summary>
     public void Validate()

@@ -16,7 +16,7 @@ internal static class ArtifactLogJson
         String(w, "key", a.Key);
         w.WriteString("type", a.Type);
         String(w, "description", a.Description);
-        a.WriteData(w);
+        a.Data.Write(w, a.Id);
         w.WriteNull("metadata_");
         w.WriteString("flow_run_id", a.FlowRunId);
         Id(w, "task_run_id", a.TaskRunId);

@@ -35,7 +35,8 @@ internal static class PrefectJsonWriter
     {
         if (value is { } t)
         {
-            w.WriteString(name, dialect.Time(t));
+            Span<char> chars = stackalloc char[PrefectDialect.MaxTimeLength];
+            w.WriteString(name, chars[..dialect.FormatTime(t, chars)]);
         }
         else
         {

@@ -83,7 +83,13 @@ internal static class ArtifactLogQuery
                 continue;
             }
 
-            found.AddRange(script(run).ArtifactsAt(at).Where(a => Combine(or, clauses.Select(c => c(a)).ToList())));
+            foreach (var artifact in script(run).Artifacts)
+            {
+                if (artifact.At <= at && Matches(or, clauses, artifact))
+                {
+                    found.Add(artifact);
+                }
+            }
         }
 
         return found;
@@ -139,7 +145,13 @@ internal static class ArtifactLogQuery
         var found = new List<LogRecord>();
         foreach (var run in candidates)
         {
-            found.AddRange(script(run).LogsAt(now).Where(l => Combine(or, clauses.Select(c => c(l)).ToList())));
+            foreach (var log in script(run).Logs)
+            {
+                if (log.At <= now && Matches(or, clauses, log))
+                {
+                    found.Add(log);
+                }
+            }
         }
 
         return found;

@@ -53,4 +53,32 @@ internal static class FilterJson
 
     /// <summary>Combines sub-filter results with the filter's operator; no members means "match".</summary>
     public static bool Combine(bool or, IReadOnlyList<bool> results) => results.Count == 0 || (or ? results.Any(r => r) : results.All(r => r));
+
+    /// <summary><see cref="Combine"/> over clauses tested one by one: filters run for every candidate item, so no lists on the way.</summary>
+    public static bool Matches<T>(bool or, List<Func<T, bool>> clauses, T item)
+    {
+        foreach (var clause in clauses)
+        {
+            if (clause(item) == or)
+            {
+                return or;
+            }
+        }
+
+        return clauses.Count == 0 || !or;
+    }
+
+    /// <inheritdoc cref="Matches{T}(bool, List{Func{T, bool}}, T)"/>
+    public static bool Matches<T1, T2>(bool or, List<Func<T1, T2, bool>> clauses, T1 first, T2 second)
+    {
+        foreach (var clause in clauses)
+        {
+            if (clause(first, second) == or)
+            {
+                return or;
+            }
+        }
+
+        return clauses.Count == 0 || !or;
+    }
 }

@@ -112,7 +112,8 @@ internal sealed class FlowRunCriteria
             }
         }
 
-        var results = new List<bool>(_runs.Count);
+        // The run clauses combine with the operator; none at all means "match".
+        var tested = 0;
         foreach (var clause in _runs)
         {
             if (!_or && used.Contains(clause.Index))
@@ -121,15 +122,15 @@ internal sealed class FlowRunCriteria
             }
 
             var ok = clause.NeedsView ? clause.ViewTest!(run, View()) : clause.Test(run);
-            if (!_or && !ok)
+            if (ok == _or)
             {
-                return false;
+                return _or;
             }
 
-            results.Add(ok);
+            tested++;
         }
 
-        return Combine(_or, results);
+        return tested == 0 || !_or;
     }
 
     private void AddRunClause(string name, JsonElement v, string filterName)

@@ -89,7 +89,7 @@ internal static class TaskRunQuery
         {
             foreach (var task in script(run).TasksAt(now))
             {
-                if (Combine(or, clauses.Select(c => c(run, task)).ToList()))
+                if (Matches(or, clauses, run, task))
                 {
                     found.Add((run, task));
                 }

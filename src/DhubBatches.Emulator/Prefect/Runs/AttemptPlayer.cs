@@ -30,7 +30,7 @@ internal static class AttemptPlayer
         if (definition.Worker == WorkerBehaviour.Absent)
         {
             // The late_runs service renames a SCHEDULED "Scheduled" run once it is overdue; nobody ever claims it.
-            w.State($"late/{key}", scheduledTime + d, StateTypes.Scheduled, "Late", scheduledTime: scheduledTime, serverMade: true);
+            w.State(ScriptKeys.Join("late/", key), scheduledTime + d, StateTypes.Scheduled, "Late", scheduledTime: scheduledTime, serverMade: true);
             w.OpenEnded();
             return;
         }
@@ -41,12 +41,12 @@ internal static class AttemptPlayer
             if (w.Dialect.IsV2)
             {
                 // Prefect 2 has no deployment limits: a work queue limit just leaves the run Scheduled until it is Late.
-                w.State($"late/{key}", scheduledTime + d, StateTypes.Scheduled, "Late", scheduledTime: scheduledTime, serverMade: true);
+                w.State(ScriptKeys.Join("late/", key), scheduledTime + d, StateTypes.Scheduled, "Late", scheduledTime: scheduledTime, serverMade: true);
             }
             else
             {
                 // SecureFlowConcurrencySlots rejects the worker's PENDING with this substitute while the limit is reached.
-                w.State($"slot/{key}", claim, StateTypes.Scheduled, "AwaitingConcurrencySlot", scheduledTime: claim + TimeSpan.FromSeconds(30), serverMade: true);
+                w.State(ScriptKeys.Join("slot/", key), claim, StateTypes.Scheduled, "AwaitingConcurrencySlot", scheduledTime: claim + TimeSpan.FromSeconds(30), serverMade: true);
             }
 
             if (slotFree.Free is null)
@@ -65,7 +65,7 @@ internal static class AttemptPlayer
         {
             // The engine binds the parameters to the flow function before RUNNING; an unknown one fails the run there.
             w.Log(runAt - T(1), FlowLogger, Error, ParameterValidation(definition, w.Run.CallParameterNames));
-            var failed = w.State($"invalid/{key}", runAt, StateTypes.Failed,
+            var failed = w.State(ScriptKeys.Join("invalid/", key), runAt, StateTypes.Failed,
                 message: FlowParameters.SignatureMismatch(definition, w.Run.CallParameterNames));
             if (!w.Dialect.IsV2)
             {
@@ -90,7 +90,7 @@ internal static class AttemptPlayer
     private static void Claim(ScriptWriter w, string key, DateTimeOffset at, DateTimeOffset scheduledTime)
     {
         // CopyScheduledTime carries the scheduled time onto PENDING.
-        w.State($"pending/{key}", at, StateTypes.Pending, scheduledTime: scheduledTime, claims: true);
+        w.State(ScriptKeys.Join("pending/", key), at, StateTypes.Pending, scheduledTime: scheduledTime, claims: true);
         var logger = WorkerLogger(w.Dialect);
         w.Log(at, logger, Info, Submitting(w.Dialect, w.Id("worker"), w.Run.Id));
         w.Log(at + T(1), logger, Info, OpeningProcess);
@@ -102,7 +102,7 @@ internal static class AttemptPlayer
     {
         var d = w.D;
         var definition = w.Run.Definition;
-        w.State($"running/a{attempt}", at, StateTypes.Running, runningName, countsAttempt: true);
+        w.State(ScriptKeys.Of("running/a", attempt), at, StateTypes.Running, runningName, countsAttempt: true);
         var tasks = new TaskPlayer(w, attempt);
         var t = startTasksAt ?? at;
         IReadOnlyList<Guid> upstream = Array.Empty<Guid>();
@@ -126,7 +126,7 @@ internal static class AttemptPlayer
 
             if (outcome.Crashed)
             {
-                var crashed = w.State($"crashed/a{attempt}", outcome.Next + T(2), StateTypes.Crashed, message: CancelledByRuntime);
+                var crashed = w.State(ScriptKeys.Of("crashed/a", attempt), outcome.Next + T(2), StateTypes.Crashed, message: CancelledByRuntime);
                 w.Log(outcome.Next + T(2), FlowLogger, Error, CrashDetected(CancelledByRuntime));
                 w.Log(outcome.Next + T(3), FlowLogger, Error, Finished(crashed));
                 return;
@@ -153,10 +153,10 @@ internal static class AttemptPlayer
         if (definition.ReportLink)
         {
             var link = $"https://reports.example.com/{w.Run.Pipeline}/{w.Run.Id}";
-            w.Artifact($"report/a{attempt}", t, "report", "link", null, jw => jw.WriteString("data", link), null);
+            w.Artifact(ScriptKeys.Of("report/a", attempt), null, t, "report", "link", null, new ArtifactData(ArtifactDataKind.Text, link), null);
         }
 
-        var completed = w.State($"completed/a{attempt}", t + T(1), StateTypes.Completed);
+        var completed = w.State(ScriptKeys.Of("completed/a", attempt), t + T(1), StateTypes.Completed);
         w.Log(t + T(1), FlowLogger, Info, Finished(completed));
         if (w.Run.Parent is null)
         {
@@ -173,13 +173,13 @@ internal static class AttemptPlayer
         {
             // RetryFailedFlows: the FAILED proposal is rejected with AwaitingRetry; the engine runs the flow again in process.
             var next = failure.Next + w.D;
-            w.State($"awaiting/a{attempt}", at + T(1), StateTypes.Scheduled, "AwaitingRetry", message, scheduledTime: next, retryType: "in_process", serverMade: true);
+            w.State(ScriptKeys.Of("awaiting/a", attempt), at + T(1), StateTypes.Scheduled, "AwaitingRetry", message, scheduledTime: next, retryType: "in_process", serverMade: true);
             w.Log(at + T(2), FlowLogger, Info, WillRunAgain);
             Run(w, attempt + 1, next, "Retrying");
             return;
         }
 
-        var failed = w.State($"failed/a{attempt}", at + T(1), StateTypes.Failed, message: message, clearsRetryType: true);
+        var failed = w.State(ScriptKeys.Of("failed/a", attempt), at + T(1), StateTypes.Failed, message: message, clearsRetryType: true);
         w.Log(at + T(2), FlowLogger, Error, Finished(failed));
         if (w.Run.Parent is null)
         {
@@ -196,21 +196,21 @@ internal static class AttemptPlayer
     {
         var d = w.D;
         var resumeAt = at + (d * pause.Steps);
-        w.State($"paused/a{attempt}", at, StateTypes.Paused, pause.Suspend ? "Suspended" : "Paused",
+        w.State(ScriptKeys.Of("paused/a", attempt), at, StateTypes.Paused, pause.Suspend ? "Suspended" : "Paused",
             details: s => s with { PauseTimeout = at + TimeSpan.FromHours(1), PauseKey = "1", PauseReschedule = pause.Suspend });
         w.Log(at + T(1), FlowLogger, Info, pause.Suspend ? Suspending : Pausing);
         if (!pause.Suspend)
         {
-            w.State($"resumed/a{attempt}", resumeAt, StateTypes.Running, "Running");
+            w.State(ScriptKeys.Of("resumed/a", attempt), resumeAt, StateTypes.Running, "Running");
             w.Log(resumeAt + T(1), FlowLogger, Info, Resuming);
             return resumeAt;
         }
 
-        w.State($"resuming/a{attempt}", resumeAt, StateTypes.Scheduled, "Resuming", scheduledTime: resumeAt, serverMade: true);
-        Claim(w, $"resume/a{attempt}", resumeAt + d, resumeAt);
+        w.State(ScriptKeys.Of("resuming/a", attempt), resumeAt, StateTypes.Scheduled, "Resuming", scheduledTime: resumeAt, serverMade: true);
+        Claim(w, ScriptKeys.Of("resume/a", attempt), resumeAt + d, resumeAt);
         var runAt = resumeAt + (d * 2);
         w.Log(runAt - T(2), FlowLogger, Info, DownloadingCode);
-        w.State($"resumed/a{attempt}", runAt, StateTypes.Running, "Running");
+        w.State(ScriptKeys.Of("resumed/a", attempt), runAt, StateTypes.Running, "Running");
         w.Log(runAt + T(1), FlowLogger, Info, Resuming);
         return runAt;
     }

@@ -15,7 +15,7 @@ namespace DhubBatches.Emulator.Prefect.Runs;
 /// </summary>
 internal sealed class FlowRunLifecycle
 {
-    private const int CacheCapacity = 4096;
+    private const int CacheCapacity = 1024;
     private readonly Dictionary<Guid, (long Stamp, RunScript Script)> _cache = new();
     private readonly Func<string, Guid> _flowIdFor;
 
@@ -55,6 +55,10 @@ internal sealed class FlowRunLifecycle
         return script;
     }
 
+    /// <summary>The run's script with its log lines: built afresh, as only a logs query asks for it.</summary>
+    public RunScript ScriptWithLogs(StoredFlowRun run) =>
+        Build(run, run.Queue is { } q ? (true, q.SlotFree(run, TerminalAt)) : default, logging: true);
+
     /// <summary>The run's flow-level view at <paramref name="now"/>; memoised once the run has settled.</summary>
     public FlowRunView FlowAt(StoredFlowRun run, DateTimeOffset now)
     {
@@ -80,10 +84,10 @@ internal sealed class FlowRunLifecycle
     private DateTimeOffset? TerminalAt(StoredFlowRun run, DateTimeOffset acquired) =>
         Build(run, (true, acquired)).States.FirstOrDefault(e => e.State.At >= acquired && StateTypes.IsTerminal(e.State.Type))?.State.At;
 
-    private RunScript Build(StoredFlowRun run, (bool Queued, DateTimeOffset? Free) slot)
+    private RunScript Build(StoredFlowRun run, (bool Queued, DateTimeOffset? Free) slot, bool logging = false)
     {
         ScriptsBuilt++;
-        var w = new ScriptWriter(run, Dialect, _flowIdFor);
+        var w = new ScriptWriter(run, Dialect, _flowIdFor, logging);
         if (run.Parent is not null)
         {
             AttemptPlayer.Child(w);

@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Text.Json;
 
 namespace DhubBatches.Emulator.Prefect.Runs;
 
@@ -77,6 +76,10 @@ internal sealed record TaskEvent(RunState State, int RunCount, int FlowRunRunCou
 internal sealed class TaskRunTrack
 {
     public required Guid Id { get; init; }
+
+    /// <summary>Where the task run comes from in the script (attempt, call, map index): keys its derived ids.</summary>
+    public required string Key { get; init; }
+
     public required string Name { get; init; }
     public required string TaskName { get; init; }
     public required string TaskKey { get; init; }
@@ -95,14 +98,14 @@ internal sealed class TaskRunTrack
     public List<TaskEvent> Events { get; } = new();
 }
 
-/// <summary>An artifact with its data written by <see cref="WriteData"/> (an object, or a JSON string).</summary>
+/// <summary>An artifact; <see cref="Data"/> says what its <c>data</c> is (an object, or a JSON string).</summary>
 internal sealed record ArtifactRecord(
     Guid Id,
     DateTimeOffset At,
     string? Key,
     string Type,
     string? Description,
-    Action<Utf8JsonWriter> WriteData,
+    ArtifactData Data,
     Guid FlowRunId,
     Guid? TaskRunId);
 

@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
 using DhubBatches.Emulator.Prefect.Store;
 
 namespace DhubBatches.Emulator.Prefect.Runs;
@@ -23,9 +22,10 @@ internal sealed class ScriptWriter
     private int _logCounter;
     private bool _openEnded;
 
-    public ScriptWriter(StoredFlowRun run, PrefectDialect dialect, Func<string, Guid> flowIdFor)
+    public ScriptWriter(StoredFlowRun run, PrefectDialect dialect, Func<string, Guid> flowIdFor, bool logging)
     {
         Run = run;
+        Logging = logging;
         Dialect = dialect;
         FlowIdFor = flowIdFor;
         D = run.Step < MinimumStep ? MinimumStep : run.Step;
@@ -38,6 +38,12 @@ internal sealed class ScriptWriter
 
     public Func<string, Guid> FlowIdFor { get; }
 
+    /// <summary>
+    /// Whether log lines are written. Only a logs query needs them and they are most of a script's weight, so the
+    /// cached scripts that lists and polls read leave them out.
+    /// </summary>
+    public bool Logging { get; }
+
     /// <summary>The step duration: every phase and task takes one.</summary>
     public TimeSpan D { get; }
 
@@ -48,6 +54,9 @@ internal sealed class ScriptWriter
 
     public Guid Id(string key) => DerivedIds.For(Run.Id, Run.Seq, key);
 
+    /// <summary>The id for the joined parts, without joining them.</summary>
+    public Guid Id(string kind, string key, string? separator = null, string? sub = null) => DerivedIds.For(Run.Id, Run.Seq, kind, key, separator, sub);
+
     /// <summary>Appends a flow run state; <paramref name="key"/> makes its id stable across rebuilds.</summary>
     public RunState State(string key, DateTimeOffset at, string type, string? name = null, string? message = null, string? transitionId = null,
         DateTimeOffset? scheduledTime = null, bool countsAttempt = false, bool claims = false, string? retryType = null,
@@ -55,14 +64,14 @@ internal sealed class ScriptWriter
     {
         var state = new RunState
         {
-            Id = Id("state/" + key),
+            Id = Id("state/", key),
             Type = type,
             Name = name ?? StateTypes.DefaultName(type),
             At = at,
             Message = message,
             // States the engine or worker proposes carry the transition id it sent; states the server makes itself
             // (the first one, Late, AwaitingRetry, a REJECT's substitute) or a client sent without one carry none.
-            TransitionId = transitionId ?? (serverMade ? null : Id("transition/" + key).ToString()),
+            TransitionId = transitionId ?? (serverMade ? null : Id("transition/", key).ToString()),
             ScheduledTime = scheduledTime,
             Retriable = type == StateTypes.Failed ? false : null,
             Result = type == StateTypes.Completed ? CompletedResult : ResultKind.None,
@@ -84,7 +93,8 @@ internal sealed class ScriptWriter
     {
         var track = new TaskRunTrack
         {
-            Id = id ?? Id("task/" + key),
+            Id = id ?? Id("task/", key),
+            Key = key,
             Name = name,
             TaskName = taskName,
             TaskKey = taskKey,
@@ -105,7 +115,7 @@ internal sealed class ScriptWriter
         var last = track.Events.Count > 0 ? track.Events[^1] : null;
         var state = new RunState
         {
-            Id = Id($"taskstate/{track.Id:N}/{key}"),
+            Id = Id("taskstate/", track.Key, "/", key),
             Type = type,
             Name = name ?? StateTypes.DefaultName(type),
             At = at,
@@ -118,11 +128,18 @@ internal sealed class ScriptWriter
         return state;
     }
 
-    public void Artifact(string key, DateTimeOffset at, string? artifactKey, string type, string? description, Action<Utf8JsonWriter> data, Guid? taskRunId) =>
-        Script.Artifacts.Add(new ArtifactRecord(Id("artifact/" + key), at, artifactKey, type, description, data, Run.Id, taskRunId));
+    /// <summary>Appends an artifact; its id comes from <paramref name="key"/> and <paramref name="subKey"/> joined.</summary>
+    public void Artifact(string key, string? subKey, DateTimeOffset at, string? artifactKey, string type, string? description, ArtifactData data,
+        Guid? taskRunId) =>
+        Script.Artifacts.Add(new ArtifactRecord(Id("artifact/", key, subKey), at, artifactKey, type, description, data, Run.Id, taskRunId));
 
-    public void Log(DateTimeOffset at, string name, int level, string message, Guid? taskRunId = null) =>
-        Script.Logs.Add(new LogRecord(Id("log/" + (++_logCounter)), at, name, level, message, Run.Id, taskRunId));
+    public void Log(DateTimeOffset at, string name, int level, string message, Guid? taskRunId = null)
+    {
+        if (Logging)
+        {
+            Script.Logs.Add(new LogRecord(Id("log/" + (++_logCounter)), at, name, level, message, Run.Id, taskRunId));
+        }
+    }
 
     /// <summary>Nothing more will happen by itself (a run nobody picks up, a hung worker).</summary>
     public void OpenEnded() => _openEnded = true;
@@ -152,7 +169,7 @@ internal sealed class ScriptWriter
     {
         // Timestamps are written with microseconds, so "strictly increasing" is judged (and kept) at that resolution.
         var micro = TimeSpan.FromTicks(10);
-        var logs = Script.Logs.OrderBy(l => l.At).ToList();
+        var logs = Script.Logs.Count == 0 ? Script.Logs : Script.Logs.OrderBy(l => l.At).ToList();
         Script.Logs.Clear();
         DateTimeOffset? last = null;
         foreach (var log in logs)
@@ -165,12 +182,28 @@ internal sealed class ScriptWriter
 
         if (!_openEnded)
         {
-            var times = Script.States.Select(s => s.State.At)
-                .Concat(Script.Tasks.SelectMany(t => t.Events.Select(e => e.State.At)))
-                .Concat(Script.Artifacts.Select(a => a.At))
-                .Concat(Script.Logs.Select(l => l.At))
-                .Concat(Script.Children.Select(c => c.At));
-            Script.SettledAt = times.DefaultIfEmpty(Run.Created).Max();
+            var settled = Run.Created;
+            foreach (var e in Script.States)
+            {
+                settled = e.State.At > settled ? e.State.At : settled;
+            }
+
+            foreach (var t in Script.Tasks)
+            {
+                settled = t.Events.Count > 0 && t.Events[^1].State.At > settled ? t.Events[^1].State.At : settled;
+            }
+
+            foreach (var a in Script.Artifacts)
+            {
+                settled = a.At > settled ? a.At : settled;
+            }
+
+            foreach (var c in Script.Children)
+            {
+                settled = c.At > settled ? c.At : settled;
+            }
+
+            Script.SettledAt = Script.Logs.Count > 0 && Script.Logs[^1].At > settled ? Script.Logs[^1].At : settled;
         }
 
         return Script;
@@ -178,7 +211,9 @@ internal sealed class ScriptWriter
 
     /// <summary><c>task_key</c>: <c>&lt;task&gt;-&lt;hash of where the function is defined&gt;</c>, the same for every call of one task.</summary>
     public static string TaskKey(string task) =>
-        task + "-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("flows.pipeline." + task)))[..32];
+        TaskKeys.GetOrAdd(task, t => t + "-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("flows.pipeline." + t)))[..32]);
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> TaskKeys = new(StringComparer.Ordinal);
 
     /// <summary>Prefect's random two-word run name, derived from an id so it reads back the same.</summary>
     public static string Slug(Guid id)

@@ -24,11 +24,15 @@ internal sealed class TaskPlayer
     private readonly ScriptWriter _w;
     private readonly int _attempt;
     private readonly Dictionary<string, int> _dynamicKeys = new(StringComparer.Ordinal);
+    private readonly IReadOnlyList<(string Partition, long Total)> _partitions;
+    private readonly string _artifactKey;
 
     public TaskPlayer(ScriptWriter writer, int attempt)
     {
         _w = writer;
         _attempt = attempt;
+        _partitions = Partitions(writer.Run.Definition);
+        _artifactKey = ArtifactKey(writer.Run.Definition.Offsets.Key, writer.Run.Pipeline);
     }
 
     private PrefectDialect Dialect => _w.Dialect;
@@ -39,8 +43,10 @@ internal sealed class TaskPlayer
 
     /// <summary>Partitions and the offset each reaches when its task is done; mapped flows have one per mapped run.</summary>
     public static IReadOnlyList<(string Partition, long Total)> Partitions(FlowDefinition definition) =>
-        Enumerable.Range(0, Math.Max(2, definition.Tasks.Max(t => t.Map)))
-            .Select(i => ("partition_" + i.ToString(CultureInfo.InvariantCulture), Math.Max(1L, 1000L >> i))).ToArray();
+        PartitionLists.GetValue(definition, d => Enumerable.Range(0, Math.Max(2, d.Tasks.Max(t => t.Map)))
+            .Select(i => ("partition_" + i.ToString(CultureInfo.InvariantCulture), Math.Max(1L, 1000L >> i))).ToArray());
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<FlowDefinition, (string, long)[]> PartitionLists = new();
 
     public TaskOutcome Play(int index, TaskDefinition task, DateTimeOffset start, IReadOnlyList<Guid> upstream)
     {
@@ -69,7 +75,7 @@ internal sealed class TaskPlayer
         {
             var track = Track(index, task.Name, task.Map > 0 ? i : null, at + T(i), upstream, out _);
             LogCreated(track, at + T(i), submitted: true);
-            _w.TaskState(track, $"notready/a{_attempt}", at + T(i + 1), StateTypes.Pending, "NotReady", Upstream(failedTaskRunId));
+            _w.TaskState(track, ScriptKeys.Of("notready/a", _attempt), at + T(i + 1), StateTypes.Pending, "NotReady", Upstream(failedTaskRunId));
             ids.Add(track.Id);
         }
 
@@ -126,7 +132,8 @@ internal sealed class TaskPlayer
 
     private TaskRunTrack Track(int index, string task, int? mapIndex, DateTimeOffset created, IReadOnlyList<Guid> upstream, out bool reused)
     {
-        var slot = mapIndex is { } m ? $"{index}/{task}/{m}" : $"{index}/{task}";
+        var slot = ScriptKeys.Join(ScriptKeys.Of("", index), "/", task);
+        slot = mapIndex is { } m ? ScriptKeys.Join(slot, ScriptKeys.Of("/", m)) : slot;
         if (Dialect.IsV2)
         {
             var dynamicKey = NextDynamicKey(task);
@@ -137,14 +144,14 @@ internal sealed class TaskPlayer
                 return existing;
             }
 
-            var v2 = _w.NewTask(slot, $"{task}-{dynamicKey}", task, ScriptWriter.TaskKey(task), dynamicKey, created, upstream, mapIndex);
+            var v2 = _w.NewTask(slot, ScriptKeys.Join(task, "-", dynamicKey), task, ScriptWriter.TaskKey(task), dynamicKey, created, upstream, mapIndex);
             _w.TaskState(v2, "pending", created, StateTypes.Pending);
             return v2;
         }
 
         reused = false;
-        var uuid = _w.Id($"dynamic/a{_attempt}/{slot}").ToString();
-        var v3 = _w.NewTask($"a{_attempt}/{slot}", $"{task}-{uuid[..3]}", task, ScriptWriter.TaskKey(task), uuid, created, upstream, mapIndex);
+        var uuid = _w.Id(ScriptKeys.Of("dynamic/a", _attempt), "/", slot).ToString();
+        var v3 = _w.NewTask(ScriptKeys.Join(ScriptKeys.Of("a", _attempt), "/", slot), string.Concat(task, "-", uuid.AsSpan(0, 3)), task, ScriptWriter.TaskKey(task), uuid, created, upstream, mapIndex);
         _w.TaskState(v3, "pending", created, StateTypes.Pending);
         return v3;
     }
@@ -153,11 +160,16 @@ internal sealed class TaskPlayer
     {
         var n = _dynamicKeys.TryGetValue(task, out var last) ? last + 1 : 0;
         _dynamicKeys[task] = n;
-        return n.ToString(CultureInfo.InvariantCulture);
+        return ScriptKeys.Of(string.Empty, n);
     }
 
     private void LogCreated(TaskRunTrack track, DateTimeOffset at, bool submitted)
     {
+        if (!_w.Logging)
+        {
+            return;
+        }
+
         _w.Log(at, FlowLogger, Info, CreatedTaskRun(track.Name, track.TaskName));
         if (Dialect.IsV2)
         {
@@ -173,7 +185,7 @@ internal sealed class TaskPlayer
         // HandleTaskTerminalStateTransitions: a task run leaving a terminal state for a flow retry restarts its count and is "Retrying".
         var fromTerminal = reused && StateTypes.IsTerminal(last.State.Type);
         var runCount = fromTerminal ? 1 : last.RunCount + 1;
-        _w.TaskState(track, $"running/a{_attempt}", start + T(2), StateTypes.Running, fromTerminal ? "Retrying" : "Running", runCount: runCount,
+        _w.TaskState(track, ScriptKeys.Of("running/a", _attempt), start + T(2), StateTypes.Running, fromTerminal ? "Retrying" : "Running", runCount: runCount,
             flowRunRunCount: _attempt);
 
         var fails = task.FailsOn(_attempt);
@@ -189,7 +201,7 @@ internal sealed class TaskPlayer
         if (task.Crashes)
         {
             var crashAt = start + (D / 2);
-            var crashed = _w.TaskState(track, $"crashed/a{_attempt}", crashAt, StateTypes.Crashed, message: CancelledByRuntime);
+            var crashed = _w.TaskState(track, ScriptKeys.Of("crashed/a", _attempt), crashAt, StateTypes.Crashed, message: CancelledByRuntime);
             _w.Log(crashAt, TaskLogger, Error, CrashDetected(CancelledByRuntime), track.Id);
             _w.Log(crashAt + T(1), TaskLogger, Error, Finished(crashed), track.Id);
             return new TaskOutcome(crashAt, Array.Empty<Guid>(), Crashed: true);
@@ -199,36 +211,34 @@ internal sealed class TaskPlayer
         if (fails)
         {
             _w.Log(end - T(1), TaskLogger, Error, TaskTraceback(task.Name), track.Id);
-            var failed = _w.TaskState(track, $"failed/a{_attempt}", end, StateTypes.Failed, message: TaskFailed(task.Name));
+            var failed = _w.TaskState(track, ScriptKeys.Of("failed/a", _attempt), end, StateTypes.Failed, message: TaskFailed(task.Name));
             _w.Log(end, TaskLogger, Error, Finished(failed), track.Id);
             return new TaskOutcome(start + D, Array.Empty<Guid>(), track.Id, task.Name);
         }
 
-        var completed = _w.TaskState(track, $"completed/a{_attempt}", end, StateTypes.Completed);
+        var completed = _w.TaskState(track, ScriptKeys.Of("completed/a", _attempt), end, StateTypes.Completed);
         _w.Log(end, TaskLogger, Info, Finished(completed), track.Id);
-        var storageKey = "/home/prefect/.prefect/storage/" + _w.Id($"result/{track.Id:N}/a{_attempt}").ToString("N");
-        _w.Artifact($"result/{track.Id:N}/a{_attempt}", end + T(1), null, "result", $"Result of task run {track.Name}",
-            w => w.WriteString("data", storageKey), track.Id);
+        _w.Artifact(ScriptKeys.Join("result/", track.Key), ScriptKeys.Of("/a", _attempt), end + T(1), null, "result",
+            "Result of task run " + track.Name, new ArtifactData(ArtifactDataKind.ResultStorage), track.Id);
         return new TaskOutcome(start + D, Array.Empty<Guid>());
     }
 
     /// <summary>One offsets artifact per quarter step (several per task run; the newest is current), each with its log line.</summary>
     private void WriteOffsets(TaskRunTrack track, DateTimeOffset start, int quarters, int? mapIndex)
     {
-        var definition = _w.Run.Definition;
-        var partitions = Partitions(definition);
-        var key = ArtifactKey(definition.Offsets.Key, _w.Run.Pipeline);
+        var form = _w.Run.Definition.Offsets.Form;
+        var offsetsKey = ScriptKeys.Join("offsets/", track.Key);
         for (var q = 1; q <= quarters; q++)
         {
             // Quarters of the window, kept clear of its ends so the order holds for a tiny step too.
             var at = start + T(3) + ((D - T(20)) * (q / 4.0));
-            var values = partitions
-                .Where((_, i) => mapIndex is null || i == mapIndex)
-                .Select(p => (p.Partition, (long)Math.Floor(p.Total * (q / 4.0))))
-                .ToArray();
-            _w.Artifact($"offsets/{track.Id:N}/a{_attempt}/{q}", at, key, FormType(definition.Offsets.Form), "offsets",
-                Data(definition.Offsets.Form, values), track.Id);
-            _w.Log(at + T(1), TaskLogger, Info, Offsets(values), track.Id);
+            var data = ArtifactData.Offsets(form, _partitions, q, mapIndex);
+            _w.Artifact(offsetsKey, ScriptKeys.Join(ScriptKeys.Of("/a", _attempt), ScriptKeys.Of("/", q)), at, _artifactKey, FormType(form),
+                "offsets", data, track.Id);
+            if (_w.Logging)
+            {
+                _w.Log(at + T(1), TaskLogger, Info, Offsets(data.OffsetValues()), track.Id);
+            }
         }
     }
 
@@ -239,25 +249,13 @@ internal sealed class TaskPlayer
         _ => "markdown",
     };
 
-    /// <summary><c>data</c> as each helper stores it: a <c>json.dumps</c> string, a table's list as a string, or an object.</summary>
-    private static Action<Utf8JsonWriter> Data(OffsetsForm form, (string Partition, long Offset)[] values) => form switch
-    {
-        OffsetsForm.Object => w =>
-        {
-            w.WriteStartObject("data");
-            foreach (var (p, v) in values)
-            {
-                w.WriteNumber(p, v);
-            }
-
-            w.WriteEndObject();
-        },
-        OffsetsForm.Table => w => w.WriteString("data", "[" + PythonText.JsonDumps(values) + "]"),
-        _ => w => w.WriteString("data", PythonText.JsonDumps(values)),
-    };
-
     /// <summary>Artifact keys must match <c>^[a-z0-9-]*$</c>, so real flows normalise the pipeline name they put in.</summary>
     public static string ArtifactKey(string template, string pipeline) =>
+        ArtifactKeys.GetOrAdd((template, pipeline), k => NormalisedKey(k.Item1, k.Item2));
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string, string), string> ArtifactKeys = new();
+
+    private static string NormalisedKey(string template, string pipeline) =>
         new(template.Replace("{pipeline}", pipeline, StringComparison.Ordinal).ToLowerInvariant()
             .Select(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-' ? c : '-').ToArray());
 }
