@@ -112,7 +112,16 @@ internal static partial class RecordDamage
             return root;
         }
 
-        list[index] = rule.Mode == FaultMode.CorruptItem ? Unparseable() : DamageRecord(rule, record);
+        if (rule.Mode == FaultMode.CorruptItem)
+        {
+            list[index] = Unparseable();
+        }
+        else
+        {
+            // Damaged in place: the element stays where it is in the list.
+            DamageRecord(rule, record);
+        }
+
         return root;
     }
 
@@ -161,7 +170,8 @@ internal static partial class RecordDamage
                 return data;
             }
 
-            return JsonValue.Create(Unmark((DamageData(rule, inner) ?? inner)!.ToJsonString()));
+            // Written back the way json.dumps spaces it, so only the damage differs from the original string.
+            return JsonValue.Create(Unmark(PythonDumps(DamageData(rule, inner) ?? inner)));
         }
 
         var target = data switch
@@ -177,6 +187,15 @@ internal static partial class RecordDamage
 
         return data;
     }
+
+    /// <summary><c>json.dumps</c>' layout: <c>", "</c> between items and <c>": "</c> after keys.</summary>
+    private static string PythonDumps(JsonNode? node) => node switch
+    {
+        JsonObject o => "{" + string.Join(", ", o.Select(p => JsonSerializer.Serialize(p.Key) + ": " + PythonDumps(p.Value))) + "}",
+        JsonArray a => "[" + string.Join(", ", a.Select(PythonDumps)) + "]",
+        null => "null",
+        _ => node.ToJsonString(),
+    };
 
     private static void DamageOffsets(FaultRule rule, JsonObject offsets)
     {
