@@ -209,7 +209,7 @@ public sealed class PrefectState
 
     internal bool IsKnownPipeline(string pipeline) => _shared.IsKnownPipeline(pipeline);
 
-    /// <summary>The WAIT/ABORT knob's answer for this set_state call, if one is armed (counts it down). Under the store lock.</summary>
+    /// <summary>The WAIT/ABORT knob's answer for this set_state call, if one is armed (counts it down; armed ABORTs go first). Under the store lock.</summary>
     internal (string Status, string Reason)? TakeKnob()
     {
         if (_abortRemaining > 0)
