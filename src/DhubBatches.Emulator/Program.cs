@@ -18,6 +18,30 @@ public static class Program
     {
         var options = new EmulatorOptions();
         var urls = EmulatorServer.DefaultUrls;
+        try
+        {
+            if (!Parse(args, options, ref urls))
+            {
+                return 0;
+            }
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or OverflowException)
+        {
+            // A bad command line is the user's mistake: say what is wrong, not a stack trace.
+            Console.Error.WriteLine(ex.Message + " Use --help.");
+            return 2;
+        }
+
+        await using var server = await EmulatorServer.StartAsync(options, urls, ownsConsole: true, default);
+        Console.Out.WriteLine($"DHUB_EMULATOR_URL={server.BaseUri.GetLeftPart(UriPartial.Authority)}");
+        Console.Out.Flush();
+        await server.WaitForShutdownAsync();
+        return 0;
+    }
+
+    /// <summary>Reads the command line into <paramref name="options"/>; false when only help was asked for.</summary>
+    private static bool Parse(string[] args, EmulatorOptions options, ref string urls)
+    {
         for (var i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -62,23 +86,20 @@ public static class Program
                     };
                     break;
                 case "--prefect-default-limit":
-                    options.PrefectDefaultLimit = int.Parse(Value(), NumberStyles.None, CultureInfo.InvariantCulture);
+                    options.PrefectDefaultLimit = int.Parse(Value(), NumberStyles.None, CultureInfo.InvariantCulture) is var limit and >= 1
+                        ? limit
+                        : throw new ArgumentException("--prefect-default-limit must be at least 1.");
                     break;
                 case "--help" or "-h":
                     Console.WriteLine("usage: DhubBatches.Emulator [--urls URLS] [--token T | --no-auth] [--step-seconds S] [--pipelines a,b,c]"
                         + " [--prefect-auth-string user:pass] [--prefect-api-key KEY] [--prefect-csrf] [--prefect-flow-name NAME]"
                         + " [--prefect-version 3|2] [--prefect-default-limit N] [--https]");
-                    return 0;
+                    return false;
                 default:
-                    Console.Error.WriteLine($"Unknown argument '{args[i]}'. Use --help.");
-                    return 2;
+                    throw new ArgumentException($"Unknown argument '{args[i]}'.");
             }
         }
 
-        await using var server = await EmulatorServer.StartAsync(options, urls, ownsConsole: true, default);
-        Console.Out.WriteLine($"DHUB_EMULATOR_URL={server.BaseUri.GetLeftPart(UriPartial.Authority)}");
-        Console.Out.Flush();
-        await server.WaitForShutdownAsync();
-        return 0;
+        return true;
     }
 }
