@@ -66,8 +66,8 @@ public sealed class RunspaceTests : EmulatorTestBase
         Assert.Equal("inventory", startWait.PipelineId);
         Assert.Equal(BatchOutcome.Succeeded, startWait.Outcome);
         Assert.Same(connection, output[5].BaseObject);
-        Assert.Equal(1, State.CreatedCount("orders"));
-        Assert.Equal(1, State.CreatedCount("inventory"));
+        Assert.Equal(1, State.Dhub.CreatedCount("orders"));
+        Assert.Equal(1, State.Dhub.CreatedCount("inventory"));
         Assert.All(Requests(), r =>
         {
             Assert.Equal("present", r.Authorization);
@@ -93,8 +93,8 @@ public sealed class RunspaceTests : EmulatorTestBase
     public void One_bad_batch_id_among_several_is_a_non_terminating_error_and_the_rest_are_output()
     {
         State.StepDuration = TimeSpan.Zero;
-        _session.Set("a", State.CreateBatch("orders"));
-        _session.Set("b", State.CreateBatch("orders"));
+        _session.Set("a", State.Dhub.CreateBatch("orders"));
+        _session.Set("b", State.Dhub.CreateBatch("orders"));
 
         var (ps, output) = Run(Connect + "Get-DhubBatch -PipelineId orders -BatchId $a, 'batch-missing', $b");
         using var _ = ps;
@@ -111,8 +111,8 @@ public sealed class RunspaceTests : EmulatorTestBase
     public void Piped_pipeline_ids_continue_after_a_failing_one()
     {
         State.StepDuration = TimeSpan.Zero;
-        State.CreateBatch("orders");
-        State.CreateBatch("inventory");
+        State.Dhub.CreateBatch("orders");
+        State.Dhub.CreateBatch("inventory");
 
         var (ps, output) = Run(Connect + "'orders', 'nope', 'inventory' | Get-DhubBatch");
         using var _ = ps;
@@ -134,14 +134,14 @@ public sealed class RunspaceTests : EmulatorTestBase
 
         SingleError(ps, "DhubBadRequest", ErrorCategory.InvalidArgument);
         Assert.Equal(1, before);
-        Assert.Equal(0, State.CreatedCount("orders"));
+        Assert.Equal(0, State.Dhub.CreatedCount("orders"));
     }
 
     [Fact]
     public void Server_errors_map_to_ids_categories_and_targets()
     {
         State.AddPipeline("slow", TimeSpan.FromSeconds(30));
-        var id = State.CreateBatch("slow");
+        var id = State.Dhub.CreateBatch("slow");
         _session.Set("id", id);
         State.AddFault(new FaultRule { Method = "PUT", Status = 409, Times = 0, Body = "{\"message\":\"batch is busy\"}" });
         State.AddFault(new FaultRule { Method = "DELETE", Status = 403, Times = 0, Body = "{\"message\":\"not your batch\"}" });
@@ -181,7 +181,7 @@ public sealed class RunspaceTests : EmulatorTestBase
     public void Start_IfActive_Fail_and_Skip()
     {
         State.AddPipeline("slow", TimeSpan.FromSeconds(30));
-        var active = State.CreateBatch("slow");
+        var active = State.Dhub.CreateBatch("slow");
 
         var (fail, failOut) = Run(Connect + "Start-DhubBatch -PipelineId slow -IfActive Fail");
         var (skip, skipOut) = Run("Start-DhubBatch -PipelineId slow -IfActive Skip");
@@ -193,14 +193,14 @@ public sealed class RunspaceTests : EmulatorTestBase
         Assert.Equal("slow", error.TargetObject);
         Assert.Contains(active, error.Exception.Message);
         Assert.Equal(active, AsBatch(Assert.Single(skipOut)).Id);
-        Assert.Equal(1, State.CreatedCount("slow")); // only the one created above
+        Assert.Equal(1, State.Dhub.CreatedCount("slow")); // only the one created above
     }
 
     [Fact]
     public void Wait_timeout_outputs_the_batch_and_a_timeout_error()
     {
         State.AddPipeline("slow", TimeSpan.FromSeconds(30));
-        _session.Set("id", State.CreateBatch("slow"));
+        _session.Set("id", State.Dhub.CreateBatch("slow"));
 
         var clock = Stopwatch.StartNew();
         var (ps, output) = Run(Connect + "Wait-DhubBatch -PipelineId slow -BatchId $id -Timeout 1 -PollingInterval 0.2; \"ok=$?\"");
@@ -262,7 +262,7 @@ public sealed class RunspaceTests : EmulatorTestBase
     public void Stop_during_wait_returns_within_a_second_stops_polling_and_the_runspace_stays_usable()
     {
         State.AddPipeline("slow", TimeSpan.FromSeconds(30));
-        var id = State.CreateBatch("slow");
+        var id = State.Dhub.CreateBatch("slow");
         _session.Set("id", id);
         using (var connect = _session.Prepare(Connect))
         {
@@ -301,8 +301,8 @@ public sealed class RunspaceTests : EmulatorTestBase
     public void Verbose_shows_one_line_per_http_call_with_method_url_status_and_ms()
     {
         State.StepDuration = TimeSpan.Zero;
-        State.CreateBatch("orders");
-        State.CreateBatch("orders");
+        State.Dhub.CreateBatch("orders");
+        State.Dhub.CreateBatch("orders");
         State.AddFault(new FaultRule { Method = "GET", PathPattern = "^/api/v1/batches/orders$", Status = 503, Times = 1 });
         using (var connect = _session.Prepare(Connect))
         {
@@ -328,7 +328,7 @@ public sealed class RunspaceTests : EmulatorTestBase
     public void Secret_token_never_appears_in_any_stream_on_success()
     {
         const string marker = "MARKER-5e3c-secret-token-value";
-        State.Token = marker;
+        State.Dhub.Token = marker;
         _session.Set("tok", Secure(marker));
 
         var (ps, output) = Run("""
@@ -366,7 +366,7 @@ public sealed class RunspaceTests : EmulatorTestBase
             Connect-Dhub -Uri $uri -Token $good -RetryIntervalSec 0
             """);
         using var _ = ps;
-        State.Token = "rotated-on-the-server";
+        State.Dhub.Token = "rotated-on-the-server";
         _session.Set("tok", Secure(EmulatorFixture.Token));
         var (later, laterOutput) = Run("Get-DhubBatch -PipelineId orders -Verbose -Debug");
         using var __ = later;
@@ -381,7 +381,7 @@ public sealed class RunspaceTests : EmulatorTestBase
     public void Csv_export_has_readable_cells_without_type_names()
     {
         State.StepDuration = TimeSpan.Zero;
-        State.CreateBatch("orders");
+        State.Dhub.CreateBatch("orders");
 
         var (ps, output) = Run(Connect + """
             $b = Get-DhubBatch -PipelineId orders
@@ -410,7 +410,7 @@ public sealed class RunspaceTests : EmulatorTestBase
     [Fact]
     public void All_with_First_and_Skip_fetches_no_more_than_it_needs()
     {
-        State.Seed("inventory", 25);
+        State.Dhub.Seed("inventory", 25);
         using (var connect = _session.Prepare(Connect))
         {
             connect.Invoke();
@@ -447,6 +447,6 @@ public sealed class RunspaceTests : EmulatorTestBase
         Assert.Empty(output);
         Assert.Empty(ps.Streams.Error);
         Assert.Empty(Requests("POST"));
-        Assert.Equal(0, State.CreatedCount("orders"));
+        Assert.Equal(0, State.Dhub.CreatedCount("orders"));
     }
 }
