@@ -11,7 +11,7 @@ public sealed class EmulatorOptions
     /// <summary>Bearer token the dhub API requires; null disables authentication.</summary>
     public string? Token { get; set; } = "emulator-token";
 
-    /// <summary>Duration of each lifecycle phase (scheduled, pending, extract, transform, load).</summary>
+    /// <summary>Length of one step of a batch's or flow run's life: each phase and each task takes one.</summary>
     public TimeSpan StepDuration { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
