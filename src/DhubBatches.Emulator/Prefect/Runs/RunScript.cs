@@ -31,7 +31,7 @@ internal sealed class RunScript
         var runCount = 0;
         var claimed = false;
         string? retryType = null;
-        var pauseKeys = new List<string>();
+        List<string>? pauseKeys = null;
         var runTime = TimeSpan.Zero;
         RunState? previous = null;
         foreach (var e in States)
@@ -74,12 +74,13 @@ internal sealed class RunScript
             retryType = e.ClearsRetryType ? null : e.RetryType ?? retryType;
             if (e.RetryType == "reschedule")
             {
-                pauseKeys.Clear();
+                pauseKeys?.Clear();
             }
 
-            if (s.PauseKey is { } key && s.Type == StateTypes.Paused && !pauseKeys.Contains(key))
+            if (s.PauseKey is { } key && s.Type == StateTypes.Paused && pauseKeys?.Contains(key) != true)
             {
-                pauseKeys.Add(key);
+                // Most runs never pause: the list is made only for those that do (settled views are kept per run).
+                (pauseKeys ??= new List<string>()).Add(key);
             }
 
             current = e;
@@ -89,7 +90,7 @@ internal sealed class RunScript
         var state = (current ?? States[0]).State;
         var estimated = runTime + (state.Type == StateTypes.Running && state.At <= now ? now - state.At : TimeSpan.Zero);
         return new FlowRunView(state, start, end, runCount, claimed ? InfrastructurePid : null, runTime.TotalSeconds,
-            estimated.TotalSeconds, retryType, pauseKeys);
+            estimated.TotalSeconds, retryType, (IReadOnlyList<string>?)pauseKeys ?? Array.Empty<string>());
     }
 
     /// <summary>Task runs that exist at <paramref name="now"/>, each as of then.</summary>
