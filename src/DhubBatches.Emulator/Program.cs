@@ -8,7 +8,7 @@ namespace DhubBatches.Emulator;
 /// <summary>
 /// <c>dotnet DhubBatches.Emulator.dll [--urls http://127.0.0.1:0] [--token T | --no-auth]
 /// [--step-seconds 2] [--pipelines a,b,c] [--prefect-auth-string user:pass] [--prefect-api-key K] [--prefect-csrf]
-/// [--prefect-flow-name run-pipeline] [--https]</c>. <c>--https</c> listens on https with an in-memory self-signed
+/// [--prefect-flow-name run-pipeline] [--prefect-version 3|2] [--prefect-default-limit 200] [--https]</c>. <c>--https</c> listens on https with an in-memory self-signed
 /// certificate (CN=localhost, SAN 127.0.0.1; clients must skip certificate validation). Prints <c>DHUB_EMULATOR_URL=...</c> once listening; the Prefect API is at
 /// that URL + <c>/prefect/api</c>.
 /// </summary>
@@ -18,6 +18,30 @@ public static class Program
     {
         var options = new EmulatorOptions();
         var urls = EmulatorServer.DefaultUrls;
+        try
+        {
+            if (!Parse(args, options, ref urls))
+            {
+                return 0;
+            }
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or OverflowException)
+        {
+            // A bad command line is the user's mistake: say what is wrong, not a stack trace.
+            Console.Error.WriteLine(ex.Message + " Use --help.");
+            return 2;
+        }
+
+        await using var server = await EmulatorServer.StartAsync(options, urls, ownsConsole: true, default);
+        Console.Out.WriteLine($"DHUB_EMULATOR_URL={server.BaseUri.GetLeftPart(UriPartial.Authority)}");
+        Console.Out.Flush();
+        await server.WaitForShutdownAsync();
+        return 0;
+    }
+
+    /// <summary>Reads the command line into <paramref name="options"/>; false when only help was asked for.</summary>
+    private static bool Parse(string[] args, EmulatorOptions options, ref string urls)
+    {
         for (var i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -53,20 +77,29 @@ public static class Program
                 case "--prefect-flow-name":
                     options.PrefectFlowName = Value();
                     break;
+                case "--prefect-version":
+                    options.PrefectVersion = Value() switch
+                    {
+                        "2" => 2,
+                        "3" => 3,
+                        var other => throw new ArgumentException($"--prefect-version must be 2 or 3, not '{other}'."),
+                    };
+                    break;
+                case "--prefect-default-limit":
+                    options.PrefectDefaultLimit = int.Parse(Value(), NumberStyles.None, CultureInfo.InvariantCulture) is var limit and >= 1
+                        ? limit
+                        : throw new ArgumentException("--prefect-default-limit must be at least 1.");
+                    break;
                 case "--help" or "-h":
                     Console.WriteLine("usage: DhubBatches.Emulator [--urls URLS] [--token T | --no-auth] [--step-seconds S] [--pipelines a,b,c]"
-                        + " [--prefect-auth-string user:pass] [--prefect-api-key KEY] [--prefect-csrf] [--prefect-flow-name NAME] [--https]");
-                    return 0;
+                        + " [--prefect-auth-string user:pass] [--prefect-api-key KEY] [--prefect-csrf] [--prefect-flow-name NAME]"
+                        + " [--prefect-version 3|2] [--prefect-default-limit N] [--https]");
+                    return false;
                 default:
-                    Console.Error.WriteLine($"Unknown argument '{args[i]}'. Use --help.");
-                    return 2;
+                    throw new ArgumentException($"Unknown argument '{args[i]}'.");
             }
         }
 
-        await using var server = await EmulatorServer.StartAsync(options, urls, ownsConsole: true, default);
-        Console.Out.WriteLine($"DHUB_EMULATOR_URL={server.BaseUri.GetLeftPart(UriPartial.Authority)}");
-        Console.Out.Flush();
-        await server.WaitForShutdownAsync();
-        return 0;
+        return true;
     }
 }

@@ -21,7 +21,7 @@ public class AuthAndErrorTests
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         Assert.False(string.IsNullOrEmpty((await RunningEmulator.ReadJsonAsync(response)).GetProperty("message").GetString()));
-        Assert.Equal(0, emu.State.CreatedCount("orders"));
+        Assert.Equal(0, emu.State.Dhub.CreatedCount("orders"));
     }
 
     [Fact]

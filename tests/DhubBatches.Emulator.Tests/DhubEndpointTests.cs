@@ -21,8 +21,8 @@ public class DhubEndpointTests
         var json = await RunningEmulator.ReadJsonAsync(response);
         var id = json.GetProperty("item").GetString();
         Assert.StartsWith("batch-", id);
-        Assert.Equal(1, emu.State.CreatedCount("orders"));
-        Assert.Equal("v2.1", emu.State.GetBatch("orders", id!)!.PipelineVersion);
+        Assert.Equal(1, emu.State.Dhub.CreatedCount("orders"));
+        Assert.Equal("v2.1", emu.State.Dhub.GetBatch("orders", id!)!.PipelineVersion);
     }
 
     [Fact]
@@ -118,8 +118,8 @@ public class DhubEndpointTests
         using var stop = await emu.Client.PutAsync(RunningEmulator.BatchPath("orders", id) + "/stop", null);
 
         Assert.Equal(HttpStatusCode.OK, stop.StatusCode);
-        Assert.Null(emu.State.GetBatch("orders", id)!.StoppedAt);
-        Assert.All(emu.State.GetBatch("orders", id)!.View.Steps, s => Assert.Equal("success", s.State));
+        Assert.Null(emu.State.Dhub.GetBatch("orders", id)!.StoppedAt);
+        Assert.All(emu.State.Dhub.GetBatch("orders", id)!.View.Steps, s => Assert.Equal("success", s.State));
     }
 
     [Fact]
@@ -127,7 +127,7 @@ public class DhubEndpointTests
     {
         await using var emu = await RunningEmulator.StartAsync(o => o.StepDuration = TimeSpan.FromSeconds(30));
         var running = await emu.CreateAsync("orders");
-        emu.State.Seed("orders", 1, finished: true);
+        emu.State.Dhub.Seed("orders", 1, finished: true);
         var finished = await FirstFinishedIdAsync(emu);
 
         using var deleteRunning = await emu.Client.DeleteAsync(RunningEmulator.BatchPath("orders", running));
@@ -137,8 +137,8 @@ public class DhubEndpointTests
         Assert.Equal(HttpStatusCode.OK, deleteRunning.StatusCode);
         Assert.Equal("Batch deleted successfully", (await RunningEmulator.ReadJsonAsync(deleteRunning)).GetProperty("message").GetString());
         Assert.Equal(HttpStatusCode.NotFound, getDeleted.StatusCode);
-        Assert.Equal(0, emu.State.BatchCount("orders"));
-        var deleted = emu.State.DeletedBatches;
+        Assert.Equal(0, emu.State.Dhub.BatchCount("orders"));
+        var deleted = emu.State.Dhub.DeletedBatches;
         Assert.True(deleted.Single(d => d.BatchId == running).StoppedFirst);
         Assert.False(deleted.Single(d => d.BatchId == finished).StoppedFirst);
     }

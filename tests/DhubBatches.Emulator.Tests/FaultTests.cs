@@ -34,7 +34,7 @@ public class FaultTests
         Assert.Equal("true", faulted.Headers.GetValues("Prefect-Maintenance").Single());
         Assert.Equal("injected fault", (await RunningEmulator.ReadJsonAsync(faulted)).GetProperty("message").GetString());
         Assert.Equal(HttpStatusCode.OK, next.StatusCode);
-        Assert.Equal(1, emu.State.CreatedCount("orders")); // the faulted POST never reached the API
+        Assert.Equal(1, emu.State.Dhub.CreatedCount("orders")); // the faulted POST never reached the API
         Assert.Equal(1, rule.Hits);
         Assert.StartsWith("fault-", rule.Id);
         Assert.Equal(rule.Id, emu.State.Requests[0].Fault);
@@ -83,7 +83,7 @@ public class FaultTests
 
         Assert.Equal(HttpStatusCode.OK, patient.StatusCode);
         Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(300), $"answered after {clock.Elapsed}");
-        Assert.Equal(0, emu.State.CreatedCount("orders")); // the client left during the delay
+        Assert.Equal(0, emu.State.Dhub.CreatedCount("orders")); // the client left during the delay
     }
 
     [Fact]
@@ -95,7 +95,7 @@ public class FaultTests
 
         await Assert.ThrowsAsync<HttpRequestException>(() => client.PostAsync("api/v1/batches/orders", null));
 
-        Assert.Equal(0, emu.State.CreatedCount("orders"));
+        Assert.Equal(0, emu.State.Dhub.CreatedCount("orders"));
         Assert.Equal(1, rule.Hits);
         var entry = Assert.Single(emu.State.Requests);
         Assert.True(entry.Aborted);
@@ -112,8 +112,8 @@ public class FaultTests
 
         await Assert.ThrowsAsync<HttpRequestException>(() => client.PostAsync("api/v1/batches/orders", null));
 
-        Assert.Equal(1, emu.State.CreatedCount("orders"));
-        Assert.Equal(1, emu.State.BatchCount("orders"));
+        Assert.Equal(1, emu.State.Dhub.CreatedCount("orders"));
+        Assert.Equal(1, emu.State.Dhub.BatchCount("orders"));
         var entry = Assert.Single(emu.State.Requests);
         Assert.Equal(200, entry.Status);
         Assert.True(entry.Aborted);

@@ -24,7 +24,7 @@ public class IdEscapingTests
         Assert.Equal(HttpStatusCode.OK, create.StatusCode);
         Assert.Equal(WeirdId, latest.GetProperty("name").GetString());
         Assert.Equal("run-pipeline/" + WeirdId, byId.GetProperty("deployment").GetString());
-        Assert.Equal(1, emu.State.CreatedCount(WeirdId));
+        Assert.Equal(1, emu.State.Dhub.CreatedCount(WeirdId));
         var logged = emu.State.Requests.First();
         Assert.Equal(new[] { "api", "v1", "batches", WeirdId }, logged.PathSegments);
         Assert.Contains("%2F", logged.RawTarget, StringComparison.OrdinalIgnoreCase);
@@ -46,7 +46,7 @@ public class IdEscapingTests
         Assert.Equal($"No batches found for pipeline 'orders/{real}'", (await RunningEmulator.ReadJsonAsync(latest)).GetProperty("message").GetString());
         Assert.Equal(HttpStatusCode.NotFound, get.StatusCode);
         Assert.Equal($"Batch '{real}/stop' not found in pipeline 'orders'", (await RunningEmulator.ReadJsonAsync(get)).GetProperty("message").GetString());
-        Assert.Null(emu.State.GetBatch("orders", real)!.StoppedAt);
+        Assert.Null(emu.State.Dhub.GetBatch("orders", real)!.StoppedAt);
     }
 
     [Fact]

@@ -31,7 +31,7 @@ public class PagingTests
     public async Task Default_limit_is_100()
     {
         await using var emu = await RunningEmulator.StartAsync();
-        emu.State.Seed("orders", 150);
+        emu.State.Dhub.Seed("orders", 150);
 
         var json = await GetPageAsync(emu, "api/v1/batches/orders/");
 
@@ -82,19 +82,19 @@ public class PagingTests
     {
         await using var emu = await RunningEmulator.StartAsync();
         var clock = Stopwatch.StartNew();
-        emu.State.Seed("sales-pipeline", 100_000, finished: true);
+        emu.State.Dhub.Seed("sales-pipeline", 100_000, finished: true);
         var seedTime = clock.Elapsed;
 
         var (pages, seen) = await ReadAllAsync(emu, "sales-pipeline", limit: 1000);
 
         Assert.True(seedTime < TimeSpan.FromSeconds(5), $"seeding took {seedTime}");
-        Assert.Equal(100_000, emu.State.BatchCount("sales-pipeline"));
-        Assert.Equal(0, emu.State.CreatedCount("sales-pipeline"));
+        Assert.Equal(100_000, emu.State.Dhub.BatchCount("sales-pipeline"));
+        Assert.Equal(0, emu.State.Dhub.CreatedCount("sales-pipeline"));
         Assert.Equal(100, pages.Count);
         Assert.Equal(100_000, seen.Distinct().Count());
-        var seqs = seen.Take(50).Select(id => emu.State.GetBatch("sales-pipeline", id)!.Seq).ToList();
+        var seqs = seen.Take(50).Select(id => emu.State.Dhub.GetBatch("sales-pipeline", id)!.Seq).ToList();
         Assert.Equal(seqs.OrderByDescending(s => s), seqs);
-        Assert.Equal("stop", emu.State.GetBatch("sales-pipeline", seen[^1])!.View.State);
+        Assert.Equal("stop", emu.State.Dhub.GetBatch("sales-pipeline", seen[^1])!.View.State);
     }
 
     private static async Task<JsonElement> GetPageAsync(RunningEmulator emu, string path)

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Net;
@@ -12,35 +13,18 @@ namespace DhubBatches.Emulator.Tests;
 /// <summary>
 /// Every kind of Prefect response the emulator returns validates against the response schema Prefect's OpenAPI
 /// document declares for that operation (JsonSchema.Net, $refs into #/components/schemas), and bodies the strict
-/// server rejects (§1.3) are bodies that fail the request model.
+/// server rejects are bodies that fail the request model. Both modes are checked against the same 3.x document:
+/// the 2-mode answers carry only the fields the 2.16.8 samples have, and the 3.x schema happens to accept all of
+/// them (the fields 3.x added are optional there), so no 2-mode answer needs exempting.
 /// </summary>
 public class PrefectSchemaTests
 {
-    /// <summary><c>../shared/spec/&lt;file&gt;</c> of the repository holding this test assembly.</summary>
-    internal static string SharedSpecPath(string file)
+    [Theory]
+    [InlineData(3)]
+    [InlineData(2)]
+    public async Task Every_kind_of_success_response_validates_against_prefects_response_schema(int version)
     {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory != null && !File.Exists(Path.Combine(directory.FullName, "DhubBatches.sln")))
-        {
-            directory = directory.Parent;
-        }
-        var root = directory?.FullName ?? throw new InvalidOperationException("DhubBatches.sln not found above " + AppContext.BaseDirectory);
-        return Path.GetFullPath(Path.Combine(root, "..", "shared", "spec", file));
-    }
-
-    [Fact]
-    public void Embedded_schema_is_the_shared_spec_copy()
-    {
-        // shared/ sits beside the repository (DEVELOPERS.md; CI lays a copy there too).
-        var shared = SharedSpecPath("prefect-openapi.json");
-        Assert.True(File.Exists(shared), $"The shared spec is missing: {shared}");
-        Assert.Equal(File.ReadAllText(shared), File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "prefect-openapi.json")));
-    }
-
-    [Fact]
-    public async Task Every_kind_of_success_response_validates_against_prefects_response_schema()
-    {
-        await using var emu = await PrefectEmulator.StartAsync(o => o.PrefectCsrf = true);
+        await using var emu = await PrefectEmulator.StartAsync(o => o.PrefectCsrf = true, version);
         var (_, token) = await emu.GetAsync("csrf-token?client=c1", "/csrf-token");
         emu.Client.DefaultRequestHeaders.Add("Prefect-Csrf-Token", token.GetProperty("token").GetString());
         emu.Client.DefaultRequestHeaders.Add("Prefect-Csrf-Client", "c1");
@@ -49,29 +33,61 @@ public class PrefectSchemaTests
         await emu.GetAsync("version", "/version");
         await emu.GetAsync("admin/version", "/admin/version");
         await emu.PostAsync("deployments/filter", "{\"flows\":{\"name\":{\"any_\":[\"run-pipeline\"]}},\"sort\":\"NAME_ASC\",\"limit\":200,\"offset\":0}", "/deployments/filter");
+        await emu.GetAsync("deployments/" + await emu.DeploymentIdAsync("scheduled-pipeline"));
         var running = (await emu.CreateRunAsync("orders", "{\"parameters\":{\"pipeline_version\":\"1.0\"},\"idempotency_key\":\"orders:s\"}")).GetProperty("id").GetString()!;
         await emu.CreateRunAsync("orders", "{\"idempotency_key\":\"orders:s\"}", HttpStatusCode.OK);
-        var failing = (await emu.CreateRunAsync("failing-pipeline")).GetProperty("id").GetString()!;
-        var objectData = (await emu.CreateRunAsync("object-data-pipeline")).GetProperty("id").GetString()!;
-        var scheduled = (await emu.CreateRunAsync("inventory")).GetProperty("id").GetString()!;
+        var failing = await emu.CreateRunIdAsync("failing-pipeline");
+        var objectData = await emu.CreateRunIdAsync("object-data-pipeline");
+        var scheduled = await emu.CreateRunIdAsync("inventory");
+        var completed = await emu.CreateRunIdAsync("sales-pipeline");
+        // One run of every built-in behaviour, so every shape of state, task run and artifact gets written out.
+        var behaviours = new List<string>();
+        foreach (var pipeline in new[]
+        {
+            "retry-pipeline", "mapped-pipeline", "subflow-pipeline", "late-pipeline", "paused-pipeline", "suspend-pipeline",
+            "limited-pipeline", "limited-pipeline", "crash-pipeline", "stuck-pipeline", "strict-pipeline", "open-pipeline",
+            "table-pipeline", "keyed-pipeline",
+        })
+        {
+            behaviours.Add(await emu.CreateRunIdAsync(pipeline, pipeline == "strict-pipeline" ? "{\"parameters\":{\"pipeline_version\":\"1\"}}" : "{}"));
+        }
+
         emu.Step(3.6);
         await emu.SetStateAsync(scheduled, "CANCELLING", Guid.NewGuid().ToString());          // REJECT -> CANCELLED
         var transition = Guid.NewGuid().ToString();
         await emu.SetStateAsync(running, "CANCELLING", transition);                            // ACCEPT
         await emu.SetStateAsync(running, "CANCELLING", transition);                            // REJECT duplicate
-        emu.State.PrefectWaitNextSetState(1);
+        emu.State.Prefect.WaitNextSetState(1);
         await emu.SetStateAsync(failing, "CANCELLING", Guid.NewGuid().ToString());             // WAIT
-        emu.Step(5);
-        await emu.SetStateAsync(failing, "CANCELLING", Guid.NewGuid().ToString());             // ABORT
-        foreach (var id in new[] { running, failing, objectData, scheduled })
+        emu.Step(8);
+        await emu.SetStateAsync(failing, "CANCELLING", Guid.NewGuid().ToString());             // ABORT (terminal)
+        await emu.SetStateAsync(completed, "SCHEDULED", null, force: true, message: "Retried via CLI");   // restart: ACCEPT
+        await emu.SetStateAsync(failing, "SCHEDULED");                                        // terminal, no force: ACCEPT
+        emu.State.Prefect.AbortNextSetState(1, "Run is already COMPLETED.");
+        await emu.SetStateAsync(completed, "SCHEDULED", null, force: true);                   // ABORT knob
+        emu.Step(2);
+        foreach (var id in new[] { running, failing, objectData, scheduled, completed }.Concat(behaviours))
         {
             await emu.ReadRunAsync(id);
-            await emu.TaskRunsAsync(id);
-            await emu.ArtifactsAsync(id);
+            var tasks = await emu.TaskRunsAsync(id);
+            var artifacts = await emu.ArtifactsAsync(id);
+            await emu.LogsAsync(id);
+            if (tasks.Length > 0)
+            {
+                await emu.GetAsync("task_runs/" + tasks[0].Str("id"));
+            }
+
+            if (artifacts.Length > 0)
+            {
+                await emu.GetAsync("artifacts/" + artifacts[0].Str("id"));
+            }
         }
 
         await emu.PostAsync("flow_runs/filter", "{\"sort\":\"EXPECTED_START_TIME_DESC\",\"limit\":200}", "/flow_runs/filter");
         await emu.PostAsync("flow_runs/count", "{}", "/flow_runs/count");
+        await emu.PostAsync("task_runs/count", "{}", "/task_runs/count");
+        await emu.PostAsync("artifacts/count", "{}", "/artifacts/count");
+        await emu.PostAsync("logs/filter", "{\"logs\":{\"level\":{\"ge_\":40}},\"sort\":\"TIMESTAMP_DESC\",\"limit\":50}", "/logs/filter");
 
         var checkedOperations = 0;
         foreach (var (path, method, status, body) in emu.Seen.Where(s => s.Status is >= 200 and < 300 && s.Body.Length > 0))
@@ -80,13 +96,15 @@ public class PrefectSchemaTests
             Assert.NotNull(schema);
             using var doc = JsonDocument.Parse(body);
             var result = PrefectOpenApi.Evaluate(schema!, doc.RootElement);
-            Assert.True(result.IsValid, $"{method} {path} {status}: {PrefectOpenApi.Errors(result)}\n{body[..Math.Min(body.Length, 500)]}");
+            Assert.True(result.IsValid, $"Prefect {version}: {method} {path} {status}: {PrefectOpenApi.Errors(result)}\n{body[..Math.Min(body.Length, 500)]}");
             checkedOperations++;
         }
 
-        Assert.True(checkedOperations > 25);
+        Assert.True(checkedOperations > 100, checkedOperations.ToString(System.Globalization.CultureInfo.InvariantCulture));
         var operations = emu.Seen.Select(s => s.Method + " " + s.Path).Distinct().ToArray();
-        Assert.True(operations.Length >= 12, string.Join(", ", operations));
+        Assert.True(operations.Length >= 18, string.Join(", ", operations));
+        var statuses = emu.Seen.Where(s => s.Path == "/flow_runs/{id}/set_state").Select(s => JsonDocument.Parse(s.Body).RootElement.Str("status")).Distinct();
+        Assert.Equal(new[] { "ABORT", "ACCEPT", "REJECT", "WAIT" }, statuses.Order().ToArray());
     }
 
     [Fact]
@@ -136,5 +154,15 @@ public class PrefectSchemaTests
             using var doc = JsonDocument.Parse(body);
             Assert.True(PrefectOpenApi.Evaluate(PrefectOpenApi.Component(model), doc.RootElement).IsValid, body);
         }
+    }
+
+    [Fact]
+    public async Task Prefect_2s_bad_uuid_answer_fits_the_declared_422_schema()
+    {
+        await using var emu = await PrefectEmulator.StartAsync(version: 2);
+        var (status, body) = await emu.GetAsync("flow_runs/not-a-uuid", "/flow_runs/{id}");
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, status);
+        var fits = PrefectOpenApi.Evaluate(PrefectOpenApi.Response("/flow_runs/{id}", "get", 422)!, body);
+        Assert.True(fits.IsValid, PrefectOpenApi.Errors(fits));
     }
 }

@@ -273,7 +273,7 @@ public class EngineErrorTests : EmulatorTestBase
     public async Task Body_truncated_below_its_content_length_is_retried_for_a_get()
     {
         State.StepDuration = TimeSpan.Zero;
-        var id = State.CreateBatch("orders");
+        var id = State.Dhub.CreateBatch("orders");
         State.AddFault(new FaultRule { Method = "GET", Mode = FaultMode.Truncate, Times = 1 });
         using var engine = NewEngine();
 
@@ -287,7 +287,7 @@ public class EngineErrorTests : EmulatorTestBase
     public async Task Body_truncated_on_every_attempt_fails_with_a_clear_error()
     {
         State.StepDuration = TimeSpan.Zero;
-        var id = State.CreateBatch("orders");
+        var id = State.Dhub.CreateBatch("orders");
         State.AddFault(new FaultRule { Method = "GET", Mode = FaultMode.Truncate, Times = 0 });
         using var engine = NewEngine(s => s.MaximumRetryCount = 1);
 
@@ -311,7 +311,7 @@ public class EngineErrorTests : EmulatorTestBase
         Assert.Equal(DhubErrorKind.DhubInvalidResponse, ex.Kind);
         Assert.True(ex.MayHaveBeenApplied);
         Assert.Single(Requests("POST"));
-        Assert.Equal(1, State.CreatedCount("orders"));
+        Assert.Equal(1, State.Dhub.CreatedCount("orders"));
     }
 
     [Fact]

@@ -30,8 +30,8 @@ public class EngineHappyPathTests : EmulatorTestBase
         Assert.NotEqual(BatchState.Unknown, batch.State);
         Assert.Equal(new[] { "extract", "transform", "load" }, batch.Steps.Select(s => s.Name));
         Assert.All(Batches.Of(batch).Steps, s => Assert.Equal(batch.Id, s.BatchId));
-        Assert.Equal(1, State.CreatedCount("orders"));
-        Assert.Equal("v2", State.GetBatch("orders", batch.Id)!.PipelineVersion);
+        Assert.Equal(1, State.Dhub.CreatedCount("orders"));
+        Assert.Equal("v2", State.Dhub.GetBatch("orders", batch.Id)!.PipelineVersion);
         var post = Assert.Single(Requests("POST"));
         Assert.Contains("pipeline_version=v2", post.RawTarget);
         // then one GET of the new batch
@@ -43,8 +43,8 @@ public class EngineHappyPathTests : EmulatorTestBase
     public async Task Get_and_latest_return_the_batch_with_steps_offsets_and_completion()
     {
         State.StepDuration = TimeSpan.Zero; // finished immediately
-        var older = State.CreateBatch("sales-pipeline");
-        var newest = State.CreateBatch("sales-pipeline");
+        var older = State.Dhub.CreateBatch("sales-pipeline");
+        var newest = State.Dhub.CreateBatch("sales-pipeline");
         using var engine = NewEngine();
 
         var latest = await engine.GetLatestAsync("sales-pipeline", CancellationToken.None);
@@ -67,7 +67,7 @@ public class EngineHappyPathTests : EmulatorTestBase
     public async Task A_failing_pipeline_maps_to_outcome_failed()
     {
         State.StepDuration = TimeSpan.Zero;
-        var id = State.CreateBatch("failing-pipeline");
+        var id = State.Dhub.CreateBatch("failing-pipeline");
         using var engine = NewEngine();
 
         var batch = Batches.Of(await engine.GetAsync("failing-pipeline", id, CancellationToken.None));
@@ -81,14 +81,14 @@ public class EngineHappyPathTests : EmulatorTestBase
     public async Task Stop_stops_a_running_batch_and_the_batch_then_reads_as_stopped()
     {
         State.AddPipeline("slow", TimeSpan.FromSeconds(30));
-        var id = State.CreateBatch("slow");
+        var id = State.Dhub.CreateBatch("slow");
         using var engine = NewEngine();
 
         var outcome = await engine.StopAsync("slow", id, CancellationToken.None);
         var after = Batches.Of(await engine.GetAsync("slow", id, CancellationToken.None));
 
         Assert.Equal(StopOutcome.Stopped, outcome);
-        Assert.NotNull(State.GetBatch("slow", id)!.StoppedAt);
+        Assert.NotNull(State.Dhub.GetBatch("slow", id)!.StoppedAt);
         Assert.Equal(BatchState.Stop, after.State);
         Assert.True(after.IsComplete);
         Assert.Equal(BatchOutcome.Stopped, after.Outcome);
@@ -100,13 +100,13 @@ public class EngineHappyPathTests : EmulatorTestBase
     public async Task Remove_deletes_the_batch()
     {
         State.AddPipeline("slow", TimeSpan.FromSeconds(30));
-        var id = State.CreateBatch("slow");
+        var id = State.Dhub.CreateBatch("slow");
         using var engine = NewEngine();
 
         await engine.RemoveAsync("slow", id, TimeSpan.FromSeconds(5), CancellationToken.None);
 
-        Assert.Null(State.GetBatch("slow", id));
-        var deleted = Assert.Single(State.DeletedBatches);
+        Assert.Null(State.Dhub.GetBatch("slow", id));
+        var deleted = Assert.Single(State.Dhub.DeletedBatches);
         Assert.Equal(id, deleted.BatchId);
         Assert.True(deleted.StoppedFirst);
         Assert.Single(Requests("DELETE"));
@@ -118,8 +118,8 @@ public class EngineHappyPathTests : EmulatorTestBase
     public async Task List_parses_the_items_as_json_strings_quirk()
     {
         State.StepDuration = TimeSpan.Zero;
-        var a = State.CreateBatch("orders");
-        var b = State.CreateBatch("orders");
+        var a = State.Dhub.CreateBatch("orders");
+        var b = State.Dhub.CreateBatch("orders");
         using var engine = NewEngine();
 
         var page = await engine.GetPageAsync("orders", new BatchPageRequest { Limit = 10 }, CancellationToken.None);
@@ -171,7 +171,7 @@ public class EngineHappyPathTests : EmulatorTestBase
     [Fact]
     public async Task Paging_with_the_token_reaches_the_end_without_gaps_or_repeats()
     {
-        State.Seed("inventory", 25);
+        State.Dhub.Seed("inventory", 25);
         using var engine = NewEngine();
 
         var all = new System.Collections.Generic.List<BatchSnapshot>();
@@ -193,7 +193,7 @@ public class EngineHappyPathTests : EmulatorTestBase
         Assert.Equal(3, pages);
         Assert.Equal(25, all.Count);
         Assert.Equal(25, all.Select(x => x.Id).Distinct().Count());
-        var seqs = all.Select(x => State.GetBatch("inventory", x.Id)!.Seq).ToList();
+        var seqs = all.Select(x => State.Dhub.GetBatch("inventory", x.Id)!.Seq).ToList();
         Assert.Equal(seqs.OrderByDescending(s => s), seqs); // newest first across pages
         var lists = Requests("GET");
         Assert.Equal(3, lists.Count);
@@ -242,7 +242,7 @@ public class EngineHappyPathTests : EmulatorTestBase
     public async Task Verify_accepts_the_emulator_and_remembers_seen_pipelines_for_completion()
     {
         State.StepDuration = TimeSpan.Zero;
-        State.CreateBatch("orders");
+        State.Dhub.CreateBatch("orders");
         using var engine = NewEngine();
 
         await engine.VerifyAsync(CancellationToken.None);

@@ -21,7 +21,7 @@ public class EngineResilienceTests : EmulatorTestBase
     public async Task Get_after_one_503_with_retry_after_1_succeeds_after_about_a_second()
     {
         State.StepDuration = TimeSpan.Zero;
-        var id = State.CreateBatch("orders");
+        var id = State.Dhub.CreateBatch("orders");
         State.AddFault(new FaultRule { Method = "GET", Status = 503, RetryAfter = "1", Times = 1 });
         using var engine = NewEngine();
         var log = new CollectingLog();
@@ -47,7 +47,7 @@ public class EngineResilienceTests : EmulatorTestBase
     public async Task Retry_after_as_an_http_date_is_honoured()
     {
         State.StepDuration = TimeSpan.Zero;
-        var id = State.CreateBatch("orders");
+        var id = State.Dhub.CreateBatch("orders");
         var when = DateTimeOffset.UtcNow.AddSeconds(2).ToString("R", CultureInfo.InvariantCulture);
         State.AddFault(new FaultRule { Method = "GET", Status = 429, RetryAfter = when, Times = 1 });
         using var engine = NewEngine();
@@ -65,7 +65,7 @@ public class EngineResilienceTests : EmulatorTestBase
     public async Task Dropped_connection_on_a_get_is_retried()
     {
         State.StepDuration = TimeSpan.Zero;
-        var id = State.CreateBatch("orders");
+        var id = State.Dhub.CreateBatch("orders");
         State.AddFault(new FaultRule { Method = "GET", Mode = FaultMode.Drop, Times = 1 });
         using var engine = NewEngine();
 
@@ -82,7 +82,7 @@ public class EngineResilienceTests : EmulatorTestBase
     public async Task Put_and_delete_are_retried_after_a_5xx()
     {
         State.AddPipeline("slow", TimeSpan.FromSeconds(30));
-        var id = State.CreateBatch("slow");
+        var id = State.Dhub.CreateBatch("slow");
         State.AddFault(new FaultRule { Method = "PUT", Status = 502, Times = 1 });
         State.AddFault(new FaultRule { Method = "DELETE", Status = 500, Times = 1 });
         using var engine = NewEngine();
@@ -92,7 +92,7 @@ public class EngineResilienceTests : EmulatorTestBase
 
         Assert.Equal(2, Requests("PUT").Count);
         Assert.Equal(2, Requests("DELETE").Count);
-        Assert.Null(State.GetBatch("slow", id));
+        Assert.Null(State.Dhub.GetBatch("slow", id));
     }
 
     [Fact]
@@ -129,7 +129,7 @@ public class EngineResilienceTests : EmulatorTestBase
         await Task.Delay(500); // a retry would have been sent by now
         Assert.True(await Eventually.TrueAsync(() => Requests("POST").Count >= 1));
         Assert.Single(Requests("POST"));
-        Assert.Equal(0, State.CreatedCount("orders")); // the server never ran the start (it was still delaying)
+        Assert.Equal(0, State.Dhub.CreatedCount("orders")); // the server never ran the start (it was still delaying)
     }
 
     [Fact]
@@ -145,8 +145,8 @@ public class EngineResilienceTests : EmulatorTestBase
         Assert.Contains("POST /api/v1/batches/orders", ex.Message);
         Assert.Contains("may have applied", ex.Message);
         Assert.Single(Requests("POST"));
-        Assert.Equal(1, State.CreatedCount("orders"));
-        Assert.Equal(1, State.BatchCount("orders"));
+        Assert.Equal(1, State.Dhub.CreatedCount("orders"));
+        Assert.Equal(1, State.Dhub.BatchCount("orders"));
     }
 
     [Fact]
@@ -176,7 +176,7 @@ public class EngineResilienceTests : EmulatorTestBase
     public async Task Slow_answer_within_the_timeout_is_fine()
     {
         State.StepDuration = TimeSpan.Zero;
-        var id = State.CreateBatch("orders");
+        var id = State.Dhub.CreateBatch("orders");
         State.AddFault(new FaultRule { Method = "GET", Mode = FaultMode.Delay, DelayMs = 300, Times = 1 });
         using var engine = NewEngine(s => s.TimeoutSec = 2);
 
@@ -243,7 +243,7 @@ public class EngineResilienceTests : EmulatorTestBase
         Assert.Equal(started.Id, latest.Id);
         Assert.Equal(weird, latest.Name);
         Assert.Single(page.Items);
-        Assert.Equal(1, State.CreatedCount(weird));
+        Assert.Equal(1, State.Dhub.CreatedCount(weird));
         Assert.Equal(DhubErrorKind.DhubBatchNotFound, missing.Kind);
         Assert.Equal(DhubErrorKind.DhubBatchNotFound, stopMissing.Kind);
         var log = Requests();
@@ -260,7 +260,7 @@ public class EngineResilienceTests : EmulatorTestBase
     public async Task Authorization_is_not_forwarded_on_a_redirect_to_another_host()
     {
         State.StepDuration = TimeSpan.Zero;
-        State.CreateBatch("orders");
+        State.Dhub.CreateBatch("orders");
         var otherHost = "http://localhost:" + Fixture.BaseUri.Port + "/api/v1/batches/orders";
         State.AddFault(new FaultRule
         {

@@ -44,7 +44,7 @@ public sealed class PrefectEngineTests : PrefectTestBase
     [Fact]
     public async Task S2_1_bearer_api_key_is_sent_and_a_wrong_key_is_DhubUnauthorized()
     {
-        State.PrefectApiKey = "pnu_right-key";
+        State.Prefect.ApiKey = "pnu_right-key";
         using var good = NewEngine(s => { s.Authentication = AuthenticationKind.Bearer; s.Secret = EmulatorTestBase.Secure("pnu_right-key"); });
         using var bad = NewEngine(s => { s.Authentication = AuthenticationKind.Bearer; s.Secret = EmulatorTestBase.Secure("pnu_wrong-key"); });
         using var none = NewEngine();
@@ -64,7 +64,7 @@ public sealed class PrefectEngineTests : PrefectTestBase
     [Fact]
     public async Task S2_2_basic_auth_string_is_sent_and_wrong_credentials_are_DhubUnauthorized()
     {
-        State.PrefectAuthString = "admin:s3cret-pass";
+        State.Prefect.AuthString = "admin:s3cret-pass";
         using var good = NewEngine(s => { s.Authentication = AuthenticationKind.Basic; s.Secret = EmulatorTestBase.Secure("admin:s3cret-pass"); });
         using var bad = NewEngine(s => { s.Authentication = AuthenticationKind.Basic; s.Secret = EmulatorTestBase.Secure("admin:wrong"); });
 
@@ -96,7 +96,7 @@ public sealed class PrefectEngineTests : PrefectTestBase
         Assert.Equal(2, creates.Count);
         Assert.All(creates, c =>
         {
-            Assert.Equal("deployments/" + State.PrefectDeploymentId("orders") + "/create_flow_run", Route(c));
+            Assert.Equal("deployments/" + State.Prefect.DeploymentId("orders") + "/create_flow_run", Route(c));
             Assert.Equal(201, c.Status);
         });
         Assert.Equal("run-pipeline/orders", first.Deployment);
@@ -112,7 +112,7 @@ public sealed class PrefectEngineTests : PrefectTestBase
 
         var batch = await engine.StartAsync(new StartRequest("orders"), CancellationToken.None);
 
-        var counts = State.PrefectCounts("orders");
+        var counts = State.Prefect.Counts("orders");
         Assert.Equal(1, counts.Runs);
         Assert.Equal(1, counts.Created);
         Assert.Equal(1, counts.IdempotentRepeats);
@@ -124,13 +124,13 @@ public sealed class PrefectEngineTests : PrefectTestBase
         Assert.Equal(2, keys.Count);
         Assert.Equal(keys[0], keys[1]);
         Assert.Matches("^orders:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", keys[0]);
-        Assert.Equal("SCHEDULED", State.PrefectRunStateType(batch.Id));
+        Assert.Equal("SCHEDULED", State.Prefect.RunStateType(batch.Id));
 
         // A second start is a new logical call: a new key, a new run.
         await engine.StartAsync(new StartRequest("orders"), CancellationToken.None);
         var third = Bodies("/create_flow_run")[2].GetProperty("idempotency_key").GetString();
         Assert.NotEqual(keys[0], third);
-        Assert.Equal(2, State.PrefectCounts("orders").Runs);
+        Assert.Equal(2, State.Prefect.Counts("orders").Runs);
     }
 
     [Fact]
@@ -174,14 +174,14 @@ public sealed class PrefectEngineTests : PrefectTestBase
         var query = Assert.Single(Bodies("/flow_runs/filter"));
         Assert.Equal("EXPECTED_START_TIME_DESC", query.GetProperty("sort").GetString());
         Assert.Equal(1, query.GetProperty("limit").GetInt32());
-        Assert.Equal(State.PrefectDeploymentId("orders"),
+        Assert.Equal(State.Prefect.DeploymentId("orders"),
             Assert.Single(query.GetProperty("flow_runs").GetProperty("deployment_id").GetProperty("any_").EnumerateArray()).GetString());
     }
 
     [Fact]
     public async Task S6_1_pages_have_at_most_200_items_use_offsets_and_skip_on_the_server()
     {
-        State.SeedPrefect("inventory", 450);
+        State.Prefect.Seed("inventory", 450);
         using var engine = NewEngine();
 
         var all = new List<BatchSnapshot>();
@@ -209,7 +209,7 @@ public sealed class PrefectEngineTests : PrefectTestBase
         Assert.All(runQueries, q => Assert.Equal(200, q.GetProperty("limit").GetInt32()));
         Assert.All(runQueries, q => Assert.Equal("EXPECTED_START_TIME_DESC", q.GetProperty("sort").GetString()));
         // Every filter the engine sent (flow runs, task runs, artifacts) stays within Prefect's cap (§6.1).
-        Assert.All(State.PrefectRequestBodies, b =>
+        Assert.All(State.Prefect.RequestBodies, b =>
         {
             using var doc = JsonDocument.Parse(b.Body);
             if (doc.RootElement.TryGetProperty("limit", out var limit))
@@ -233,8 +233,8 @@ public sealed class PrefectEngineTests : PrefectTestBase
     [Fact]
     public async Task S6_2_count_is_exact_and_per_deployment()
     {
-        State.SeedPrefect("sales-pipeline", 37);
-        State.SeedPrefect("inventory", 5);
+        State.Prefect.Seed("sales-pipeline", 37);
+        State.Prefect.Seed("inventory", 5);
         using var engine = NewEngine();
 
         Assert.Equal(37, await engine.CountAsync("sales-pipeline", CancellationToken.None));
@@ -250,7 +250,7 @@ public sealed class PrefectEngineTests : PrefectTestBase
     [Fact]
     public async Task S7_S8_one_get_costs_a_bounded_number_of_requests()
     {
-        State.SeedPrefect("orders", 3);
+        State.Prefect.Seed("orders", 3);
         string id;
         using (var finder = NewEngine())
         {
@@ -275,7 +275,7 @@ public sealed class PrefectEngineTests : PrefectTestBase
     {
         using var engine = NewEngine();
         var run = await engine.StartAsync(new StartRequest("orders"), CancellationToken.None);
-        var deploymentId = State.PrefectDeploymentId("orders");
+        var deploymentId = State.Prefect.DeploymentId("orders");
         var r = run.Id;
         State.AddFault(new FaultRule
         {
@@ -333,7 +333,7 @@ public sealed class PrefectEngineTests : PrefectTestBase
     public async Task S8_2_offsets_are_read_from_string_and_object_data(string pipeline)
     {
         State.AddPipeline(pipeline);
-        State.SeedPrefect(pipeline, 2);
+        State.Prefect.Seed(pipeline, 2);
         using var engine = NewEngine();
 
         var batch = await engine.GetLatestAsync(pipeline, CancellationToken.None);
@@ -354,7 +354,7 @@ public sealed class PrefectEngineTests : PrefectTestBase
 
     private void AssertCancellingProposals(int expected)
     {
-        var calls = State.PrefectSetStateCalls;
+        var calls = State.Prefect.SetStateCalls;
         Assert.Equal(expected, calls.Count);
         Assert.All(calls, c =>
         {
@@ -374,8 +374,8 @@ public sealed class PrefectEngineTests : PrefectTestBase
         var outcome = await engine.StopAsync("orders", run.Id, CancellationToken.None);
 
         Assert.Equal(StopOutcome.Stopped, outcome);
-        Assert.Equal("REJECT", Assert.Single(State.PrefectSetStateCalls).Status);
-        Assert.Equal("CANCELLED", State.PrefectRunStateType(run.Id));
+        Assert.Equal("REJECT", Assert.Single(State.Prefect.SetStateCalls).Status);
+        Assert.Equal("CANCELLED", State.Prefect.RunStateType(run.Id));
         AssertCancellingProposals(1);
         var after = await engine.GetAsync("orders", run.Id, CancellationToken.None);
         Assert.Equal(BatchOutcome.Stopped, after.Outcome);
@@ -388,12 +388,12 @@ public sealed class PrefectEngineTests : PrefectTestBase
         using var engine = NewEngine();
         var run = await engine.StartAsync(new StartRequest("orders"), CancellationToken.None);
         Clock.Advance(Step * 2.5);
-        Assert.Equal("RUNNING", State.PrefectRunStateType(run.Id));
+        Assert.Equal("RUNNING", State.Prefect.RunStateType(run.Id));
 
         var outcome = await engine.StopAsync("orders", run.Id, CancellationToken.None);
 
         Assert.Equal(StopOutcome.Requested, outcome);
-        Assert.Equal("ACCEPT", Assert.Single(State.PrefectSetStateCalls).Status);
+        Assert.Equal("ACCEPT", Assert.Single(State.Prefect.SetStateCalls).Status);
         var cancelling = await engine.GetAsync("orders", run.Id, CancellationToken.None);
         Assert.Equal("CANCELLING", cancelling.EngineState);
         Assert.Equal(BatchState.Running, cancelling.State);
@@ -411,13 +411,13 @@ public sealed class PrefectEngineTests : PrefectTestBase
         using var engine = NewEngine();
         var run = await engine.StartAsync(new StartRequest("orders"), CancellationToken.None);
         Clock.Advance(Step * 6);
-        Assert.Equal("COMPLETED", State.PrefectRunStateType(run.Id));
+        Assert.Equal("COMPLETED", State.Prefect.RunStateType(run.Id));
 
         var outcome = await engine.StopAsync("orders", run.Id, CancellationToken.None);
 
         Assert.Equal(StopOutcome.AlreadyFinished, outcome);
-        Assert.Equal("ABORT", Assert.Single(State.PrefectSetStateCalls).Status);
-        Assert.Equal("COMPLETED", State.PrefectRunStateType(run.Id));
+        Assert.Equal("ABORT", Assert.Single(State.Prefect.SetStateCalls).Status);
+        Assert.Equal("COMPLETED", State.Prefect.RunStateType(run.Id));
     }
 
     [Fact]
@@ -425,13 +425,13 @@ public sealed class PrefectEngineTests : PrefectTestBase
     {
         using var engine = NewEngine();
         var run = await engine.StartAsync(new StartRequest("orders"), CancellationToken.None);
-        State.PrefectWaitNextSetState(1);
+        State.Prefect.WaitNextSetState(1);
 
         var outcome = await engine.StopAsync("orders", run.Id, CancellationToken.None);
 
         Assert.Equal(StopOutcome.Stopped, outcome);
-        Assert.Equal(new[] { "WAIT", "REJECT" }, State.PrefectSetStateCalls.Select(c => c.Status));
-        var calls = State.PrefectSetStateCalls;
+        Assert.Equal(new[] { "WAIT", "REJECT" }, State.Prefect.SetStateCalls.Select(c => c.Status));
+        var calls = State.Prefect.SetStateCalls;
         Assert.True(calls[1].At >= calls[0].At);
         AssertCancellingProposals(2);
         var posts = Prefect("POST", "flow_runs/" + run.Id + "/set_state");
@@ -449,15 +449,15 @@ public sealed class PrefectEngineTests : PrefectTestBase
         var worker = Task.Run(async () =>
         {
             // The simulated worker acts once the cancellation was requested.
-            await Eventually.TrueAsync(() => State.PrefectSetStateCalls.Count > 0, TimeSpan.FromSeconds(10));
+            await Eventually.TrueAsync(() => State.Prefect.SetStateCalls.Count > 0, TimeSpan.FromSeconds(10));
             Clock.Advance(Step);
         });
 
         await engine.RemoveAsync("orders", run.Id, TimeSpan.FromSeconds(20), CancellationToken.None);
         await worker;
 
-        Assert.Equal(run.Id, Assert.Single(State.PrefectDeletedRuns).FlowRunId);
-        Assert.Null(State.PrefectRunStateType(run.Id));
+        Assert.Equal(run.Id, Assert.Single(State.Prefect.DeletedRuns).FlowRunId);
+        Assert.Null(State.Prefect.RunStateType(run.Id));
         var order = Prefect().Where(q => Route(q).StartsWith("flow_runs/" + run.Id, StringComparison.Ordinal)).Select(q => q.Method + " " + q.Status).ToList();
         var setState = order.IndexOf("POST 200") >= 0 ? order.IndexOf("POST 200") : order.IndexOf("POST 201");
         Assert.True(setState >= 0, string.Join(", ", order));
@@ -476,8 +476,8 @@ public sealed class PrefectEngineTests : PrefectTestBase
 
         await engine.RemoveAsync("orders", run.Id, TimeSpan.FromSeconds(5), CancellationToken.None);
 
-        Assert.Empty(State.PrefectSetStateCalls);
-        Assert.Single(State.PrefectDeletedRuns);
+        Assert.Empty(State.Prefect.SetStateCalls);
+        Assert.Single(State.Prefect.DeletedRuns);
     }
 
     // ---- ids and errors (§7, §1.5) ----
@@ -493,9 +493,9 @@ public sealed class PrefectEngineTests : PrefectTestBase
         var remove = await Assert.ThrowsAsync<DhubException>(() => engine.RemoveAsync("inventory", run.Id, TimeSpan.FromSeconds(1), CancellationToken.None));
 
         Assert.All(new[] { get, stop, remove }, ex => Assert.Equal(DhubErrorKind.DhubBatchNotFound, ex.Kind));
-        Assert.Empty(State.PrefectSetStateCalls);
-        Assert.Empty(State.PrefectDeletedRuns);
-        Assert.Equal("SCHEDULED", State.PrefectRunStateType(run.Id));
+        Assert.Empty(State.Prefect.SetStateCalls);
+        Assert.Empty(State.Prefect.DeletedRuns);
+        Assert.Equal("SCHEDULED", State.Prefect.RunStateType(run.Id));
     }
 
     [Theory]
@@ -553,7 +553,7 @@ public sealed class PrefectEngineTests : PrefectTestBase
     [Fact]
     public async Task S2_5_csrf_on_token_fetched_lazily_once_and_renewed_after_expiry()
     {
-        State.PrefectCsrf = true;
+        State.Prefect.Csrf = true;
         using var engine = NewEngine();
 
         await engine.VerifyAsync(CancellationToken.None);
@@ -568,12 +568,12 @@ public sealed class PrefectEngineTests : PrefectTestBase
         Assert.True(all.IndexOf(tokens[0]) < all.IndexOf(Prefect("POST")[0]), "the token comes before the first POST");
         Assert.DoesNotContain(all, r => r.Status == 403);
 
-        State.ExpirePrefectCsrfTokens();
+        State.Prefect.ExpireCsrfTokens();
         await engine.StartAsync(new StartRequest("orders"), CancellationToken.None);
 
         Assert.Equal(2, Prefect("GET", "csrf-token").Count);
         Assert.Single(Prefect("POST"), r => r.Status == 403);
-        Assert.Equal(3, State.PrefectCounts("orders").Runs);
+        Assert.Equal(3, State.Prefect.Counts("orders").Runs);
     }
 
     [Fact]
@@ -598,8 +598,8 @@ public sealed class PrefectEngineTests : PrefectTestBase
     [Fact]
     public async Task S1_2_every_request_carries_X_PREFECT_API_VERSION_0_8_4()
     {
-        State.PrefectCsrf = true;
-        State.SeedPrefect("inventory", 3);
+        State.Prefect.Csrf = true;
+        State.Prefect.Seed("inventory", 3);
         using var engine = NewEngine();
 
         await engine.VerifyAsync(CancellationToken.None);

@@ -246,8 +246,8 @@ public sealed class PrefectRequestSchemaTests : PrefectTestBase
     [Fact]
     public async Task S1_3_every_body_the_engine_sends_in_a_scenario_is_valid_and_none_gets_a_422()
     {
-        State.PrefectCsrf = true;
-        State.SeedPrefect("inventory", 250);
+        State.Prefect.Csrf = true;
+        State.Prefect.Seed("inventory", 250);
         using var engine = NewEngine();
 
         await engine.VerifyAsync(CancellationToken.None);
@@ -266,14 +266,14 @@ public sealed class PrefectRequestSchemaTests : PrefectTestBase
         await engine.GetPageAsync("inventory", new BatchPageRequest { Limit = 5, Skip = 7 }, CancellationToken.None);
         await engine.CountAsync("inventory", CancellationToken.None);
         await engine.GetPipelineNamesAsync(CancellationToken.None);
-        State.PrefectWaitNextSetState(1);
+        State.Prefect.WaitNextSetState(1);
         await engine.StopAsync("orders", a.Id, CancellationToken.None);
         Clock.Advance(Step * 1.5);
         await engine.StopAsync("orders", b.Id, CancellationToken.None);
         Clock.Advance(Step);
         await engine.RemoveAsync("orders", b.Id, TimeSpan.FromSeconds(5), CancellationToken.None);
 
-        var bodies = State.PrefectRequestBodies;
+        var bodies = State.Prefect.RequestBodies;
         var models = bodies.Select(x => x.Model).Distinct().ToList();
         foreach (var expected in new[]
         {

@@ -86,7 +86,7 @@ public abstract class PrefectTestBase : IClassFixture<ManualClockEmulatorFixture
 
     /// <summary>Parsed bodies the emulator received for one model (e.g. <c>DeploymentFlowRunCreate</c>).</summary>
     protected IReadOnlyList<JsonElement> Bodies(string pathSuffix) =>
-        State.PrefectRequestBodies.Where(b => b.Path.EndsWith(pathSuffix, StringComparison.Ordinal))
+        State.Prefect.RequestBodies.Where(b => b.Path.EndsWith(pathSuffix, StringComparison.Ordinal))
             .Select(b => JsonDocument.Parse(b.Body).RootElement.Clone()).ToList();
 
     public virtual void Dispose()

@@ -245,7 +245,7 @@ public sealed class PropertyTests : EmulatorTestBase
             TimeoutSec = 10,
         });
         var runId = Guid.NewGuid().ToString();
-        var deploymentId = State.PrefectDeploymentId("orders")!;
+        var deploymentId = State.Prefect.DeploymentId("orders")!;
 
         await Body.SampleAsync(
             async body =>
@@ -263,7 +263,7 @@ public sealed class PropertyTests : EmulatorTestBase
     [Fact]
     public async Task Random_task_runs_and_artifacts_only_ever_raise_DhubException()
     {
-        State.SeedPrefect("orders", 1);
+        State.Prefect.Seed("orders", 1);
         using var engine = global::DhubBatches.Engine.BatchEngineFactory.Create(new EngineSettings(Fixture.Server.PrefectBaseUri, BackendKind.Prefect)
         {
             MaximumRetryCount = 0,

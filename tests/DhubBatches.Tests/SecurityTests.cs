@@ -113,7 +113,7 @@ public sealed class SecurityTests : EmulatorTestBase
         await using var tls = await EmulatorServer.StartAsync(new EmulatorOptions { Token = EmulatorFixture.Token, StepDuration = TimeSpan.Zero, UseHttps = true });
         Assert.Equal("https", tls.BaseUri.Scheme);
         Assert.NotNull(tls.Certificate);
-        var id = tls.State.CreateBatch("orders");
+        var id = tls.State.Dhub.CreateBatch("orders");
 
         IBatchEngine Engine(bool skip) => global::DhubBatches.Engine.BatchEngineFactory.Create(new EngineSettings(tls.BaseUri, BackendKind.Dhub)
         {
@@ -148,7 +148,7 @@ public sealed class SecurityTests : EmulatorTestBase
     public async Task Connect_Dhub_over_https_needs_SkipCertificateCheck_for_the_self_signed_emulator()
     {
         await using var tls = await EmulatorServer.StartAsync(new EmulatorOptions { Token = EmulatorFixture.Token, StepDuration = TimeSpan.Zero, UseHttps = true });
-        tls.State.CreateBatch("orders");
+        tls.State.Dhub.CreateBatch("orders");
         using var session = new PowerShellSession();
         session.Set("uri", tls.BaseUri);
         session.Set("tok", Secure(EmulatorFixture.Token));
@@ -204,8 +204,8 @@ public sealed class SecurityTests : EmulatorTestBase
     [Fact]
     public async Task Engine_errors_never_carry_the_secret_on_any_failure_path()
     {
-        State.Token = Marker;
-        State.PrefectApiKey = null;
+        State.Dhub.Token = Marker;
+        State.Prefect.ApiKey = null;
         var failures = new List<Exception>();
         var log = new CollectingLog();
         EngineLog.Current = log;
@@ -235,7 +235,7 @@ public sealed class SecurityTests : EmulatorTestBase
         using (var right = Dhub(Marker))
         {
             State.StepDuration = TimeSpan.Zero;
-            var id = State.CreateBatch("orders");
+            var id = State.Dhub.CreateBatch("orders");
             var batch = Batches.Of(await right.GetAsync("orders", id, CancellationToken.None)); // success
             AssertNoSecret(batch.ToString(), "Batch.ToString()");
             AssertNoSecret(batch.StepSummary, "StepSummary");
@@ -254,7 +254,7 @@ public sealed class SecurityTests : EmulatorTestBase
         }
 
         // Prefect: API key (Bearer) and basic auth string.
-        State.PrefectApiKey = Marker;
+        State.Prefect.ApiKey = Marker;
         using (var key = global::DhubBatches.Engine.BatchEngineFactory.Create(new EngineSettings(Fixture.Server.PrefectBaseUri, BackendKind.Prefect)
         {
             Authentication = AuthenticationKind.Bearer, Secret = Secure(Marker + "x"), MaximumRetryCount = 0,
@@ -262,8 +262,8 @@ public sealed class SecurityTests : EmulatorTestBase
         {
             await Fail(() => key.VerifyAsync(CancellationToken.None));
         }
-        State.PrefectApiKey = null;
-        State.PrefectAuthString = BasicMarker;
+        State.Prefect.ApiKey = null;
+        State.Prefect.AuthString = BasicMarker;
         using (var basic = global::DhubBatches.Engine.BatchEngineFactory.Create(new EngineSettings(Fixture.Server.PrefectBaseUri, BackendKind.Prefect)
         {
             Authentication = AuthenticationKind.Basic, Secret = Secure(BasicMarker), MaximumRetryCount = 0,
@@ -272,7 +272,7 @@ public sealed class SecurityTests : EmulatorTestBase
             await basic.VerifyAsync(CancellationToken.None);
             State.AddFault(new FaultRule { Method = "POST", Status = 422, Body = "{\"exception_message\":\"Invalid request received.\",\"exception_detail\":[{\"loc\":[\"body\",\"x\"],\"msg\":\"Extra inputs are not permitted\"}]}" });
             await Fail(() => basic.StartAsync(new StartRequest("orders"), CancellationToken.None));
-            State.PrefectAuthString = BasicMarker + "-changed";
+            State.Prefect.AuthString = BasicMarker + "-changed";
             await Fail(() => basic.GetLatestAsync("orders", CancellationToken.None));
         }
 
@@ -290,10 +290,10 @@ public sealed class SecurityTests : EmulatorTestBase
     [Fact]
     public void Connection_and_batch_ToString_and_ConvertTo_Json_never_show_the_secret()
     {
-        State.Token = Marker;
+        State.Dhub.Token = Marker;
         State.StepDuration = TimeSpan.Zero;
-        State.CreateBatch("orders");
-        State.PrefectAuthString = BasicMarker;
+        State.Dhub.CreateBatch("orders");
+        State.Prefect.AuthString = BasicMarker;
         using var session = new PowerShellSession();
         session.Set("uri", Fixture.BaseUri);
         session.Set("puri", Fixture.Server.PrefectBaseUri);

@@ -12,8 +12,9 @@ using Microsoft.AspNetCore.Http;
 namespace DhubBatches.Emulator.Control;
 
 /// <summary>
-/// Test-control API under <c>/_emulator/</c>: not part of any real server, unauthenticated, never
-/// logged and never faulted. Mirrors the methods of <see cref="EmulatorState"/>.
+/// Test-control API under <c>/_emulator/</c>: not part of any real server, unauthenticated, never logged and
+/// never faulted. Mirrors <see cref="EmulatorState"/>; the Prefect knobs live under <c>/_emulator/prefect/</c>
+/// (<see cref="PrefectControlEndpoints"/>). Errors answer 400/404 with <c>{"message"}</c>.
 /// </summary>
 internal sealed class ControlEndpoints
 {
@@ -45,86 +46,40 @@ internal sealed class ControlEndpoints
         {
             await JsonResponse.WriteMessageAsync(context, StatusCodes.Status400BadRequest, ex.Message);
         }
+        catch (KeyNotFoundException ex)
+        {
+            await JsonResponse.WriteMessageAsync(context, StatusCodes.Status404NotFound, ex.Message);
+        }
     }
 
     private Task DispatchAsync(HttpContext context, IReadOnlyList<string> s, string method)
     {
         if (s.Count > 1 && s[1] == "prefect")
         {
-            return DispatchPrefectAsync(context, s, method);
+            return PrefectControlEndpoints.DispatchAsync(context, _state, s, method);
         }
 
         var route = string.Join('/', s.Skip(1).Select((segment, i) => i == 1 && s[1] == "pipelines" ? "{p}" : segment));
         return (method, route) switch
         {
-            ("POST", "reset") => ResetAsync(context),
+            ("POST", "reset") => Ok(context, _state.Reset),
             ("PUT", "settings") => SettingsAsync(context),
             ("POST", "pipelines/{p}") => AddPipelineAsync(context, s[2]),
-            ("POST", "pipelines/{p}/seed") => SeedAsync(context, s[2], prefect: false),
+            ("POST", "pipelines/{p}/seed") => SeedAsync(context, s[2]),
             ("GET", "faults") => JsonResponse.WriteObjectAsync(context, 200, _state.Faults),
             ("POST", "faults") => AddFaultAsync(context),
             ("DELETE", "faults") => Ok(context, _state.ClearFaults),
             ("GET", "requests") => JsonResponse.WriteObjectAsync(context, 200, _state.Requests),
             ("DELETE", "requests") => Ok(context, _state.ClearRequests),
             ("GET", "stats") => StatsAsync(context),
-            _ => JsonResponse.WriteMessageAsync(context, StatusCodes.Status404NotFound, $"No control endpoint {method} /{string.Join('/', s)}"),
+            ("GET", "clock") => ClockAsync(context),
+            ("POST", "clock/advance") => AdvanceAsync(context),
+            _ => NotFound(context, s, method),
         };
     }
 
-    /// <summary>Prefect knobs under <c>/_emulator/prefect/...</c>.</summary>
-    private Task DispatchPrefectAsync(HttpContext context, IReadOnlyList<string> s, string method)
-    {
-        var route = string.Join('/', s.Skip(2).Select((segment, i) => i == 1 && s[2] == "pipelines" ? "{p}" : segment));
-        return (method, route) switch
-        {
-            ("POST", "pipelines/{p}/seed") => SeedAsync(context, s[3], prefect: true),
-            ("POST", "set-state-wait") => SetStateWaitAsync(context),
-            ("POST", "csrf/expire") => Ok(context, _state.ExpirePrefectCsrfTokens),
-            ("PUT", "settings") => PrefectSettingsAsync(context),
-            ("GET", "stats") => JsonResponse.WriteObjectAsync(context, 200, new
-            {
-                pipelines = _state.Pipelines.ToDictionary(p => p, p => _state.PrefectCounts(p), StringComparer.Ordinal),
-                setStateCalls = _state.PrefectSetStateCalls.Count,
-                deletedRuns = _state.PrefectDeletedRuns,
-            }),
-            _ => JsonResponse.WriteMessageAsync(context, StatusCodes.Status404NotFound, $"No control endpoint {method} /{string.Join('/', s)}"),
-        };
-    }
-
-    private async Task SetStateWaitAsync(HttpContext context)
-    {
-        var body = await ReadAsync<CountRequest>(context);
-        _state.PrefectWaitNextSetState(body.Count);
-        await JsonResponse.WriteObjectAsync(context, 200, new { waitNext = body.Count });
-    }
-
-    private async Task PrefectSettingsAsync(HttpContext context)
-    {
-        var body = await ReadAsync<PrefectSettingsRequest>(context);
-        if (body.AuthString is not null)
-        {
-            _state.PrefectAuthString = body.AuthString.Length == 0 ? null : body.AuthString;
-        }
-
-        if (body.ApiKey is not null)
-        {
-            _state.PrefectApiKey = body.ApiKey.Length == 0 ? null : body.ApiKey;
-        }
-
-        if (body.Csrf is { } csrf)
-        {
-            _state.PrefectCsrf = csrf;
-        }
-
-        await JsonResponse.WriteObjectAsync(context, 200, new
-        {
-            basicAuth = _state.PrefectAuthString is not null,
-            apiKey = _state.PrefectApiKey is not null,
-            csrf = _state.PrefectCsrf,
-        });
-    }
-
-    private Task ResetAsync(HttpContext context) => Ok(context, _state.Reset);
+    internal static Task NotFound(HttpContext context, IReadOnlyList<string> s, string method) =>
+        JsonResponse.WriteMessageAsync(context, StatusCodes.Status404NotFound, $"No control endpoint {method} /{string.Join('/', s)}");
 
     private async Task SettingsAsync(HttpContext context)
     {
@@ -136,13 +91,13 @@ internal sealed class ControlEndpoints
 
         if (body.Token is not null)
         {
-            _state.Token = body.Token.Length == 0 ? null : body.Token;
+            _state.Dhub.Token = body.Token.Length == 0 ? null : body.Token;
         }
 
         await JsonResponse.WriteObjectAsync(context, 200, new
         {
             stepSeconds = _state.StepDuration.TotalSeconds,
-            authentication = _state.Token is null ? "disabled" : "bearer",
+            authentication = _state.Dhub.Token is null ? "disabled" : "bearer",
         });
     }
 
@@ -158,8 +113,8 @@ internal sealed class ControlEndpoints
         await JsonResponse.WriteObjectAsync(context, 200, new { pipeline });
     }
 
-    /// <summary>Seeds a pipeline's history on one backend: dhub batches, or Prefect flow runs.</summary>
-    private async Task SeedAsync(HttpContext context, string pipeline, bool prefect)
+    /// <summary>Seeds a pipeline's dhub history (Prefect runs: <c>/_emulator/prefect/pipelines/{p}/seed</c>).</summary>
+    private async Task SeedAsync(HttpContext context, string pipeline)
     {
         var body = await ReadAsync<SeedRequest>(context);
         if (body.Count < 0)
@@ -169,20 +124,11 @@ internal sealed class ControlEndpoints
 
         if (!_state.IsKnownPipeline(pipeline))
         {
-            await JsonResponse.WriteMessageAsync(context, StatusCodes.Status404NotFound, $"Pipeline '{pipeline}' not found");
-            return;
+            throw new KeyNotFoundException($"Pipeline '{pipeline}' not found");
         }
 
-        if (prefect)
-        {
-            _state.SeedPrefect(pipeline, body.Count, body.Finished);
-            await JsonResponse.WriteObjectAsync(context, 200, new { pipeline, seeded = body.Count, runs = _state.PrefectCounts(pipeline).Runs });
-        }
-        else
-        {
-            _state.Seed(pipeline, body.Count, body.Finished);
-            await JsonResponse.WriteObjectAsync(context, 200, new { pipeline, seeded = body.Count, batches = _state.BatchCount(pipeline) });
-        }
+        _state.Dhub.Seed(pipeline, body.Count, body.Finished);
+        await JsonResponse.WriteObjectAsync(context, 200, new { pipeline, seeded = body.Count, batches = _state.Dhub.BatchCount(pipeline) });
     }
 
     private async Task AddFaultAsync(HttpContext context)
@@ -193,30 +139,45 @@ internal sealed class ControlEndpoints
 
     private Task StatsAsync(HttpContext context)
     {
-        var pipelines = _state.Batches.AllCounts()
+        var pipelines = _state.Dhub.Batches.AllCounts()
             .ToDictionary(p => p.Key, p => new { batches = p.Value.Batches, created = p.Value.Created }, StringComparer.Ordinal);
         return JsonResponse.WriteObjectAsync(context, 200, new { pipelines });
     }
 
-    private static Task Ok(HttpContext context, Action action)
+    private Task ClockAsync(HttpContext context) => JsonResponse.WriteObjectAsync(context, 200, new { now = _state.UtcNow });
+
+    /// <summary>Moves the clock forward, so a test against an emulator process can skip ahead (to a Late run, a schedule slot).</summary>
+    private async Task AdvanceAsync(HttpContext context)
+    {
+        var body = await ReadAsync<AdvanceRequest>(context);
+        _state.Advance(ToDuration(body.Seconds));
+        await ClockAsync(context);
+    }
+
+    internal static Task Ok(HttpContext context, Action action)
     {
         action();
         return JsonResponse.WriteMessageAsync(context, 200, "ok");
     }
 
-    private static TimeSpan ToDuration(double seconds) =>
+    internal static TimeSpan ToDuration(double seconds) =>
         seconds >= 0 && double.IsFinite(seconds)
             ? TimeSpan.FromSeconds(seconds)
-            : throw new ArgumentException("stepSeconds must be a non-negative number.");
+            : throw new ArgumentException("seconds must be a non-negative number.");
 
     /// <summary>Reads an optional JSON body; an empty body means all defaults.</summary>
-    private static async Task<T> ReadAsync<T>(HttpContext context)
+    internal static async Task<T> ReadAsync<T>(HttpContext context)
         where T : new()
     {
-        using var reader = new StreamReader(context.Request.Body);
-        var text = await reader.ReadToEndAsync(context.RequestAborted);
+        var text = await ReadTextAsync(context);
         return string.IsNullOrWhiteSpace(text)
             ? new T()
             : JsonSerializer.Deserialize<T>(text, JsonResponse.ControlJson) ?? new T();
+    }
+
+    internal static async Task<string> ReadTextAsync(HttpContext context)
+    {
+        using var reader = new StreamReader(context.Request.Body);
+        return await reader.ReadToEndAsync(context.RequestAborted);
     }
 }

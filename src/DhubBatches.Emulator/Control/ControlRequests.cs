@@ -14,7 +14,7 @@ internal sealed class SettingsRequest
     public string? Token { get; set; }
 }
 
-/// <summary>Body of <c>POST /_emulator/pipelines/{pipeline}/seed</c>.</summary>
+/// <summary>Body of the seed endpoints.</summary>
 internal sealed class SeedRequest
 {
     public int Count { get; set; }
@@ -22,10 +22,18 @@ internal sealed class SeedRequest
     public bool Finished { get; set; } = true;
 }
 
-/// <summary>Body of <c>POST /_emulator/prefect/set-state-wait</c>: the next N set_state calls answer WAIT.</summary>
-internal sealed class CountRequest
+/// <summary>Body of <c>POST /_emulator/clock/advance</c>.</summary>
+internal sealed class AdvanceRequest
+{
+    public double Seconds { get; set; }
+}
+
+/// <summary>Body of the WAIT/ABORT knobs: the next <see cref="Count"/> set_state calls get that answer.</summary>
+internal sealed class KnobRequest
 {
     public int Count { get; set; } = 1;
+
+    public string? Reason { get; set; }
 }
 
 /// <summary>Body of <c>PUT /_emulator/prefect/settings</c>; an empty string disables that authentication.</summary>
@@ -36,4 +44,6 @@ internal sealed class PrefectSettingsRequest
     public string? ApiKey { get; set; }
 
     public bool? Csrf { get; set; }
+
+    public int? DefaultLimit { get; set; }
 }

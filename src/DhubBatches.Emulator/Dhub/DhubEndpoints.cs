@@ -33,7 +33,7 @@ internal sealed class DhubEndpoints
             return _next(context);
         }
 
-        if (!BearerToken.IsAuthorized(context.Request, _state.Token))
+        if (!RequestCredentials.HasBearer(context.Request, _state.Dhub.Token))
         {
             context.Response.Headers.WWWAuthenticate = "Bearer";
             return JsonResponse.WriteMessageAsync(context, StatusCodes.Status401Unauthorized, "Unauthorized: missing or invalid bearer token");
@@ -72,7 +72,7 @@ internal sealed class DhubEndpoints
 
     private Task CreateAsync(HttpContext context, string pipeline, string? version)
     {
-        var batch = _state.Batches.Create(pipeline, string.IsNullOrEmpty(version) ? null : version, _state.UtcNow, _state.Defaults);
+        var batch = _state.Dhub.Batches.Create(pipeline, string.IsNullOrEmpty(version) ? null : version, _state.UtcNow, _state.Dhub.Defaults);
         if (batch is null)
         {
             return Error(context, StoreResult.PipelineNotFound, pipeline, null);
@@ -88,13 +88,13 @@ internal sealed class DhubEndpoints
 
     private Task LatestAsync(HttpContext context, string pipeline)
     {
-        var result = _state.Batches.TryGetLatest(pipeline, out var batch);
+        var result = _state.Dhub.Batches.TryGetLatest(pipeline, out var batch);
         return result == StoreResult.Ok ? WriteBatchAsync(context, batch!) : Error(context, result, pipeline, null);
     }
 
     private Task GetAsync(HttpContext context, string pipeline, string batchId)
     {
-        var result = _state.Batches.TryGet(pipeline, batchId, out var batch);
+        var result = _state.Dhub.Batches.TryGet(pipeline, batchId, out var batch);
         return result == StoreResult.Ok ? WriteBatchAsync(context, batch!) : Error(context, result, pipeline, batchId);
     }
 
@@ -103,10 +103,10 @@ internal sealed class DhubEndpoints
         var limit = DefaultLimit;
         var limitText = target.Query("limit");
         if (!string.IsNullOrEmpty(limitText)
-            && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit < 1 || limit > _state.MaxPageSize))
+            && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit < 1 || limit > _state.Dhub.MaxPageSize))
         {
             return JsonResponse.WriteMessageAsync(context, StatusCodes.Status400BadRequest,
-                $"Invalid limit '{limitText}': must be an integer between 1 and {_state.MaxPageSize}");
+                $"Invalid limit '{limitText}': must be an integer between 1 and {_state.Dhub.MaxPageSize}");
         }
 
         long? before = null;
@@ -121,7 +121,7 @@ internal sealed class DhubEndpoints
             before = seq;
         }
 
-        var result = _state.Batches.Page(pipeline, before, limit, out var items, out var next);
+        var result = _state.Dhub.Batches.Page(pipeline, before, limit, out var items, out var next);
         if (result != StoreResult.Ok)
         {
             return Error(context, result, pipeline, null);
@@ -155,7 +155,7 @@ internal sealed class DhubEndpoints
     /// <summary>Stopping an already finished or stopped batch answers 200 too: stop is idempotent here.</summary>
     private Task StopAsync(HttpContext context, string pipeline, string batchId)
     {
-        var result = _state.Batches.Stop(pipeline, batchId, _state.UtcNow);
+        var result = _state.Dhub.Batches.Stop(pipeline, batchId, _state.UtcNow);
         return result == StoreResult.Ok
             ? JsonResponse.WriteMessageAsync(context, StatusCodes.Status200OK, "Batch stopped successfully")
             : Error(context, result, pipeline, batchId);
@@ -163,7 +163,7 @@ internal sealed class DhubEndpoints
 
     private Task DeleteAsync(HttpContext context, string pipeline, string batchId)
     {
-        var result = _state.Batches.Delete(pipeline, batchId, _state.UtcNow);
+        var result = _state.Dhub.Batches.Delete(pipeline, batchId, _state.UtcNow);
         return result == StoreResult.Ok
             ? JsonResponse.WriteMessageAsync(context, StatusCodes.Status200OK, "Batch deleted successfully")
             : Error(context, result, pipeline, batchId);

@@ -69,6 +69,9 @@ internal sealed class FaultMiddleware
             case FaultMode.Truncate:
                 await TruncateAsync(context);
                 break;
+            default:
+                await DamageAsync(context, rule, target.DecodedPath);
+                break;
         }
     }
 
@@ -135,6 +138,17 @@ internal sealed class FaultMiddleware
         context.Response.ContentLength = body.Length;
         await context.Response.Body.WriteAsync(body.AsMemory(0, body.Length / 2), context.RequestAborted);
         await context.Response.Body.FlushAsync(context.RequestAborted);
+    }
+
+    /// <summary>Runs the API, then rewrites one record of a successful JSON answer (other answers pass unchanged).</summary>
+    private async Task DamageAsync(HttpContext context, FaultRule rule, string path)
+    {
+        var body = await RunBufferedAsync(context);
+        var json = context.Response.ContentType?.Contains("json", StringComparison.OrdinalIgnoreCase) == true
+            && context.Response.StatusCode is >= 200 and < 300;
+        var output = json ? RecordDamage.Apply(rule, path, body) : body;
+        context.Response.ContentLength = output.Length;
+        await context.Response.Body.WriteAsync(output, context.RequestAborted);
     }
 
     private static string HtmlErrorPage(int status)

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using System.Threading;
@@ -23,6 +24,31 @@ public enum FaultMode
 
     /// <summary>Wait <see cref="FaultRule.DelayMs"/>, then answer normally.</summary>
     Delay,
+
+    /// <summary>
+    /// Answer normally, then damage one record beyond parsing: a dhub list item's JSON string cut short, or a
+    /// Prefect list element (or single object) replaced by an object whose fields have the wrong JSON types.
+    /// </summary>
+    CorruptItem,
+
+    /// <summary>
+    /// Answer normally, then give one record fields of the wrong types: a Prefect flow run's <c>run_count</c> "two",
+    /// <c>expected_start_time</c> 12, <c>state_type</c> 7; a dhub batch's <c>state</c> a number.
+    /// </summary>
+    WrongType,
+
+    /// <summary>
+    /// Answer normally, then add a <c>progress</c> entry that is not a whole number to one record's offsets (dhub
+    /// step offsets, Prefect offsets artifact data, inside the JSON string where data is one). <see cref="FaultRule.Variant"/>:
+    /// <c>fraction</c> (0.5, default), <c>string</c> ("1000.0") or <c>object</c> ({}).
+    /// </summary>
+    NonIntegerOffset,
+
+    /// <summary>
+    /// Answer normally, but spell one record's whole numbers differently (offsets; Prefect run counts too):
+    /// <see cref="FaultRule.Variant"/> <c>exponent</c> (1e3, default) or <c>decimal</c> (1000.0). Still valid JSON.
+    /// </summary>
+    NumberSpelling,
 }
 
 /// <summary>
@@ -64,6 +90,15 @@ public sealed class FaultRule
     /// <summary>How many times the rule applies; 0 = unlimited.</summary>
     public int Times { get; set; } = 1;
 
+    /// <summary>Damage modes: which record of a list answer to damage (0-based); default the first (offsets modes: the first offsets record).</summary>
+    public int? Index { get; set; }
+
+    /// <summary>Damage modes: the record to damage by id (a dhub batch id, a Prefect <c>id</c>); wins over <see cref="Index"/>.</summary>
+    public string? TargetId { get; set; }
+
+    /// <summary>Damage modes: which spelling of the damage (see each mode).</summary>
+    public string? Variant { get; set; }
+
     /// <summary>Apply to every Nth matching request (after <see cref="Skip"/>); 0 or 1 = each one.</summary>
     public int Every { get; set; }
 
@@ -99,6 +134,16 @@ public sealed class FaultRule
         if (!Enum.IsDefined(Mode))
         {
             throw new ArgumentException($"Unknown mode {Mode}.");
+        }
+
+        if (Index < 0)
+        {
+            throw new ArgumentException("index must not be negative.");
+        }
+
+        if (Variant is not null && !RecordDamage.Variants(Mode).Contains(Variant))
+        {
+            throw new ArgumentException($"variant '{Variant}' does not apply to mode {Mode}; use one of: {string.Join(", ", RecordDamage.Variants(Mode))}.");
         }
 
         try

@@ -3,7 +3,7 @@ using DhubBatches.Emulator.Dhub;
 using DhubBatches.Emulator.Faults;
 using DhubBatches.Emulator.Hosting;
 using DhubBatches.Emulator.Paths;
-using DhubBatches.Emulator.Prefect;
+using DhubBatches.Emulator.Prefect.Api;
 using DhubBatches.Emulator.Requests;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -12,7 +12,7 @@ namespace DhubBatches.Emulator.Hosting;
 
 /// <summary>
 /// The middleware order, in one place: control (unlogged, unfaulted) → request log → faults → API
-/// surfaces (dhub under /api/v1/batches, Prefect under /prefect/api) → 404.
+/// surfaces (dhub under /api/v1/batches, Prefect under /prefect, its API at /prefect/api) → dhub's 404.
 /// </summary>
 internal static class EmulatorPipeline
 {
@@ -22,7 +22,7 @@ internal static class EmulatorPipeline
         app.UseMiddleware<RequestLogMiddleware>(state);
         app.UseMiddleware<FaultMiddleware>(state);
         app.UseMiddleware<DhubEndpoints>(state);
-        app.UseMiddleware<PrefectEndpoints>(state);
+        app.UseMiddleware<PrefectRouter>(state);
         app.Run(context => JsonResponse.WriteMessageAsync(context, StatusCodes.Status404NotFound,
             $"No endpoint for {RawRequestTarget.Of(context).RawPath}"));
     }

@@ -5,10 +5,10 @@ using System.Text;
 
 namespace DhubBatches.Emulator.Prefect;
 
-/// <summary>A CSRF token as <c>GET /csrf-token</c> returns it (§2.5, <c>CsrfToken</c>).</summary>
+/// <summary>A CSRF token as <c>GET /csrf-token</c> returns it (<c>CsrfToken</c>).</summary>
 internal sealed record CsrfToken(Guid Id, DateTimeOffset Created, string Token, string Client, DateTimeOffset Expiration);
 
-/// <summary>One token per client id, valid for an hour (PREFECT_SERVER_CSRF_TOKEN_EXPIRATION default, §2.5).</summary>
+/// <summary>One token per client id, valid for an hour (<c>PREFECT_SERVER_CSRF_TOKEN_EXPIRATION</c>'s default).</summary>
 internal sealed class PrefectCsrfTokens
 {
     public static readonly TimeSpan Lifetime = TimeSpan.FromHours(1);

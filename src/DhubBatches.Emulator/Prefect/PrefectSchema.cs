@@ -32,9 +32,8 @@ internal sealed record ValidationIssue(string Type, JsonArray Loc, string Msg, J
 }
 
 /// <summary>
-/// Prefect's own OpenAPI document (a copy of <c>/work/shared/spec/prefect-openapi.json</c>, embedded) used to
-/// judge request bodies exactly as Prefect's pydantic models do (§1.3: request models forbid extra
-/// properties). The verdict comes from JsonSchema.Net over <c>#/components/schemas/&lt;model&gt;</c>; the
+/// Prefect's own OpenAPI document (embedded) used to judge request bodies exactly as Prefect's pydantic
+/// models do (request models forbid extra properties, so an unknown member is a 422). The verdict comes from JsonSchema.Net over <c>#/components/schemas/&lt;model&gt;</c>; the
 /// error list is built by a small pydantic-like walk over the same schema so the 422 body reads like Prefect's.
 /// </summary>
 internal sealed class PrefectSchema

@@ -1,0 +1,99 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text.Json;
+using System.Threading.Tasks;
+using DhubBatches.Emulator.Hosting;
+using DhubBatches.Emulator.Prefect.Json;
+using DhubBatches.Emulator.Prefect.Query;
+using DhubBatches.Emulator.Prefect.Runs;
+
+namespace DhubBatches.Emulator.Prefect.Api;
+
+/// <summary>Artifacts (<c>src/prefect/server/api/artifacts.py</c>): filter, count, read one.</summary>
+internal static class ArtifactEndpoints
+{
+    public static async Task Filter(PrefectCall call)
+    {
+        if (await call.Body("Body_read_artifacts_artifacts_filter_post", true) is not { } body)
+        {
+            return;
+        }
+
+        if (!call.Paging(body, out var limit, out var offset, out var error))
+        {
+            await error!;
+            return;
+        }
+
+        var prefect = call.Prefect;
+        var ignored = new List<string>();
+        ReadOnlyMemory<byte> json;
+        lock (prefect.Store.Lock)
+        {
+            var found = Find(prefect, body, ignored);
+            var page = ArtifactLogQuery.SortArtifacts(found, PrefectCall.Sort(body, "ID_DESC")).Skip(offset).Take(limit).ToList();
+            json = JsonResponse.Serialize(w =>
+            {
+                w.WriteStartArray();
+                foreach (var artifact in page)
+                {
+                    ArtifactLogJson.Artifact(w, prefect.Dialect, artifact);
+                }
+
+                w.WriteEndArray();
+            });
+        }
+
+        call.NoteIgnored(ignored);
+        await call.Json(200, json);
+    }
+
+    public static async Task Count(PrefectCall call)
+    {
+        if (await call.Body("Body_count_artifacts_artifacts_count_post", true) is not { } body)
+        {
+            return;
+        }
+
+        var ignored = new List<string>();
+        int count;
+        lock (call.Prefect.Store.Lock)
+        {
+            count = Find(call.Prefect, body, ignored).Count;
+        }
+
+        call.NoteIgnored(ignored);
+        await JsonResponse.WriteRawAsync(call.Http, 200, count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>404 <c>{"detail":"Artifact not found."}</c>; the id leads back to its flow run (deleted ones included).</summary>
+    public static Task Read(PrefectCall call)
+    {
+        var prefect = call.Prefect;
+        lock (prefect.Store.Lock)
+        {
+            var now = prefect.UtcNow;
+            prefect.Sync(now);
+            if (prefect.Store.OwnerOf(call.Id) is { } run
+                && prefect.Lifecycle.Script(run).ArtifactsAt(run.DeletedAt ?? now).FirstOrDefault(a => a.Id == call.Id) is { } artifact)
+            {
+                return call.Json(200, JsonResponse.Serialize(w => ArtifactLogJson.Artifact(w, prefect.Dialect, artifact)));
+            }
+
+            return call.Detail(404, "Artifact not found.");
+        }
+    }
+
+    private static List<ArtifactRecord> Find(PrefectState prefect, JsonElement body, List<string> ignored)
+    {
+        var now = prefect.UtcNow;
+        prefect.Sync(now);
+        var criteria = FlowRunCriteria.From(body);
+        ignored.AddRange(criteria.Ignored.Where(i => i != "task_runs"));
+        var query = new FlowRunQuery(prefect.Store, prefect.Lifecycle, now);
+        var found = ArtifactLogQuery.Artifacts(body, query, prefect.Store, criteria, now, prefect.Lifecycle.Script, ignored);
+        prefect.Examined(query.Examined + found.Select(a => a.FlowRunId).Distinct().Count());
+        return found;
+    }
+}

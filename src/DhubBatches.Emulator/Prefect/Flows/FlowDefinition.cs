@@ -1,0 +1,195 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text.Json.Nodes;
+
+namespace DhubBatches.Emulator.Prefect.Flows;
+
+/// <summary>
+/// What the flow behind a pipeline's deployment does when it runs. The emulator plays it step by step from
+/// elapsed time; a built-in one is picked by pipeline name prefix (<see cref="BuiltInFlows"/>), and the control
+/// API can register any pipeline with its own (<see cref="FlowDefinitionJson"/> describes the JSON form).
+/// </summary>
+public sealed record FlowDefinition
+{
+    /// <summary>Tasks in call order; each takes one step (a subflow takes one step per child task).</summary>
+    public IReadOnlyList<TaskDefinition> Tasks { get; init; } = Array.Empty<TaskDefinition>();
+
+    /// <summary><c>@flow(retries=N)</c>: a failed attempt goes AwaitingRetry and runs again while attempts remain.</summary>
+    public int Retries { get; init; }
+
+    /// <summary>An interval schedule: the scheduler keeps future runs and the deployment shows <c>schedules</c>.</summary>
+    public ScheduleDefinition? Schedule { get; init; }
+
+    /// <summary>The flow function's parameters, in signature order.</summary>
+    public IReadOnlyList<ParameterDefinition> Parameters { get; init; } = Array.Empty<ParameterDefinition>();
+
+    /// <summary>The flow function ends with <c>**kwargs</c>: undeclared parameters are passed to it instead of failing the run.</summary>
+    public bool AcceptsKwargs { get; init; }
+
+    /// <summary>How each task writes its offsets artifact.</summary>
+    public OffsetsArtifact Offsets { get; init; } = new();
+
+    /// <summary>One <c>create_link_artifact(key="report")</c> per flow run, which a reader of offsets must ignore.</summary>
+    public bool ReportLink { get; init; }
+
+    /// <summary>Whether a worker ever picks the deployment's runs up.</summary>
+    public WorkerBehaviour Worker { get; init; } = WorkerBehaviour.Polls;
+
+    /// <summary>Deployment <c>concurrency_limit</c>: runs beyond it wait for a slot.</summary>
+    public int? ConcurrencyLimit { get; init; }
+
+    /// <summary>The flow pauses (or suspends) after a task.</summary>
+    public PauseDefinition? Pause { get; init; }
+
+    /// <summary>The deployment's <c>enforce_parameter_schema</c>; null takes the Prefect version's default (3: true, 2: false).</summary>
+    public bool? EnforceParameterSchema { get; init; }
+
+    /// <summary>Results are persisted, so Prefect refuses to move a COMPLETED run back to SCHEDULED without <c>force</c>.</summary>
+    public bool PersistsResults { get; init; }
+
+    /// <summary>The flow run fails as it starts when its parameters name something the flow does not declare.</summary>
+    internal IReadOnlyList<string>? UndeclaredIn(IReadOnlyList<string> parameterNames)
+    {
+        if (AcceptsKwargs)
+        {
+            return null;
+        }
+
+        // Checked as every run's script is built: no allocation unless something is undeclared.
+        List<string>? extra = null;
+        foreach (var name in parameterNames)
+        {
+            if (!Declares(name))
+            {
+                (extra ??= new List<string>()).Add(name);
+            }
+        }
+
+        return extra;
+    }
+
+    private bool Declares(string name)
+    {
+        foreach (var p in Parameters)
+        {
+            if (p.Name == name)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Checks the definition is playable; throws <see cref="ArgumentException"/> naming the problem.</summary>
+    public void Validate()
+    {
+        if (Tasks.Count == 0)
+        {
+            throw new ArgumentException("A flow definition needs at least one task.");
+        }
+
+        foreach (var task in Tasks)
+        {
+            if (string.IsNullOrWhiteSpace(task.Name))
+            {
+                throw new ArgumentException("Every task needs a name.");
+            }
+
+            if (task.Map < 0 || task.Map > 100)
+            {
+                throw new ArgumentException($"Task '{task.Name}': map must be 0..100.");
+            }
+
+            if (task.Subflow is { Count: 0 })
+            {
+                throw new ArgumentException($"Task '{task.Name}': a subflow needs at least one task.");
+            }
+
+            if (task.Subflow is not null && task.Map > 0)
+            {
+                throw new ArgumentException($"Task '{task.Name}': a subflow cannot be mapped.");
+            }
+        }
+
+        if (Retries < 0 || ConcurrencyLimit is < 1 || Pause is { Steps: < 0 })
+        {
+            throw new ArgumentException("retries must not be negative, concurrencyLimit must be at least 1 and pause steps must not be negative.");
+        }
+
+        if (Pause is { } pause && Tasks.All(t => t.Name != pause.AfterTask))
+        {
+            throw new ArgumentException($"pause.afterTask names no task: '{pause.AfterTask}'.");
+        }
+
+        if (Schedule is { } schedule && (schedule.Interval <= TimeSpan.Zero || schedule.FutureRuns < 0 || schedule.PastRuns < 0))
+        {
+            throw new ArgumentException("schedule needs a positive interval and non-negative run counts.");
+        }
+
+        if (Parameters.Select(p => p.Name).Distinct(StringComparer.Ordinal).Count() != Parameters.Count)
+        {
+            throw new ArgumentException("Parameter names must be unique.");
+        }
+    }
+}
+
+/// <summary>One task call (or a mapped call, or a subflow call) inside the flow.</summary>
+public sealed record TaskDefinition
+{
+    public required string Name { get; init; }
+
+    /// <summary><c>task.map(partitions)</c> over this many partitions; 0 is a plain call.</summary>
+    public int Map { get; init; }
+
+    /// <summary>Non-null: this is a subflow (a flow called <see cref="Name"/>) running these tasks.</summary>
+    public IReadOnlyList<string>? Subflow { get; init; }
+
+    /// <summary>Flow run attempts (<c>run_count</c>) in which the task raises <c>RuntimeError("&lt;name&gt; failed")</c>.</summary>
+    public IReadOnlyList<int> FailsOnAttempts { get; init; } = Array.Empty<int>();
+
+    /// <summary>The task raises in every attempt.</summary>
+    public bool FailsAlways { get; init; }
+
+    /// <summary>The infrastructure dies half way through this task: the run ends CRASHED.</summary>
+    public bool Crashes { get; init; }
+
+    /// <summary>The worker goes away while this task runs: it stays RUNNING and nobody acts on a cancel.</summary>
+    public bool Hangs { get; init; }
+
+    internal bool FailsOn(int attempt) => FailsAlways || FailsOnAttempts.Contains(attempt);
+}
+
+/// <summary>A flow function parameter: <c>type</c> is its JSON schema type (string, integer, number, boolean, object, array).</summary>
+public sealed record ParameterDefinition(string Name, string Type, JsonNode? Default = null);
+
+/// <summary>An interval schedule that keeps <see cref="FutureRuns"/> upcoming runs and starts with <see cref="PastRuns"/> finished ones.</summary>
+public sealed record ScheduleDefinition(TimeSpan Interval, int FutureRuns = 3, int PastRuns = 3);
+
+/// <summary><c>pause_flow_run</c> (or <c>suspend_flow_run</c> when <see cref="Suspend"/>) after a task, resumed <see cref="Steps"/> steps later.</summary>
+public sealed record PauseDefinition(string AfterTask, int Steps = 2, bool Suspend = false);
+
+/// <summary>Where a task's offsets go: the helper used and the artifact key.</summary>
+public sealed record OffsetsArtifact
+{
+    public OffsetsForm Form { get; init; } = OffsetsForm.Markdown;
+
+    /// <summary>Artifact key; <c>{pipeline}</c> stands for the pipeline name. Normalised to <c>^[a-z0-9-]*$</c>.</summary>
+    public string Key { get; init; } = "offsets";
+}
+
+/// <summary>How offsets are stored: <c>create_markdown_artifact</c>, <c>create_table_artifact</c>, or a raw POST with an object.</summary>
+public enum OffsetsForm
+{
+    Markdown,
+    Table,
+    Object,
+}
+
+/// <summary>Whether a worker polls the deployment's work pool.</summary>
+public enum WorkerBehaviour
+{
+    Polls,
+    Absent,
+}

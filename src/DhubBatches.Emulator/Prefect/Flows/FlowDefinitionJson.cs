@@ -1,0 +1,200 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace DhubBatches.Emulator.Prefect.Flows;
+
+/// <summary>
+/// The control API's JSON form of a <see cref="FlowDefinition"/> (camelCase, every member optional except
+/// <c>tasks</c>; <c>parameters</c> left out means the standard four):
+/// <code>
+/// {"tasks":[{"name":"extract"},{"name":"transform","map":3,"failsOnAttempts":[1]},{"name":"publish","subflow":["upload"]}],
+///  "retries":1, "schedule":{"intervalSeconds":3600,"futureRuns":3,"pastRuns":3},
+///  "parameters":[{"name":"pipeline_id","type":"string","default":"orders"}], "acceptsKwargs":false,
+///  "offsets":{"form":"markdown|table|object","key":"offsets"}, "reportLink":false, "worker":"polls|absent",
+///  "concurrencyLimit":1, "pause":{"afterTask":"extract","steps":2,"suspend":false},
+///  "enforceParameterSchema":null, "persistsResults":false}
+/// </code>
+/// Task flags: <c>fails</c> (every attempt), <c>failsOnAttempts</c>, <c>crashes</c>, <c>hangs</c>.
+/// </summary>
+public static class FlowDefinitionJson
+{
+    /// <summary>Reads and validates a definition; throws <see cref="ArgumentException"/> naming what is wrong.</summary>
+    public static FlowDefinition Parse(string json, string pipeline)
+    {
+        JsonObject root;
+        try
+        {
+            root = JsonNode.Parse(json) as JsonObject ?? throw new ArgumentException("A flow definition must be a JSON object.");
+        }
+        catch (JsonException ex)
+        {
+            throw new ArgumentException("The flow definition is not valid JSON: " + ex.Message, ex);
+        }
+
+        Known(root, "definition", "tasks", "retries", "schedule", "parameters", "acceptsKwargs", "offsets", "reportLink", "worker",
+            "concurrencyLimit", "pause", "enforceParameterSchema", "persistsResults");
+        var tasks = root["tasks"] as JsonArray ?? throw new ArgumentException("tasks must be an array of task objects.");
+        var definition = new FlowDefinition
+        {
+            Tasks = tasks.Select(ReadTask).ToArray(),
+            Retries = Int(root, "retries") ?? 0,
+            Schedule = root["schedule"] is JsonObject s ? ReadSchedule(s) : null,
+            Parameters = root["parameters"] is JsonArray p ? p.Select(ReadParameter).ToArray() : BuiltInFlows.StandardParameters(pipeline),
+            AcceptsKwargs = Bool(root, "acceptsKwargs") ?? false,
+            Offsets = root["offsets"] is JsonObject o ? ReadOffsets(o) : new OffsetsArtifact(),
+            ReportLink = Bool(root, "reportLink") ?? false,
+            Worker = Text(root, "worker") switch
+            {
+                null or "polls" => WorkerBehaviour.Polls,
+                "absent" => WorkerBehaviour.Absent,
+                var other => throw new ArgumentException($"worker must be 'polls' or 'absent', not '{other}'."),
+            },
+            ConcurrencyLimit = Int(root, "concurrencyLimit"),
+            Pause = root["pause"] is JsonObject pause
+                ? new PauseDefinition(Text(pause, "afterTask") ?? throw new ArgumentException("pause.afterTask is required."),
+                    Int(pause, "steps") ?? 2, Bool(pause, "suspend") ?? false)
+                : null,
+            EnforceParameterSchema = Bool(root, "enforceParameterSchema"),
+            PersistsResults = Bool(root, "persistsResults") ?? false,
+        };
+        definition.Validate();
+        return definition;
+    }
+
+    /// <summary>The definition in the same JSON form <see cref="Parse"/> reads.</summary>
+    public static JsonObject ToJson(FlowDefinition d) => new()
+    {
+        ["tasks"] = new JsonArray(d.Tasks.Select(t => (JsonNode)TaskJson(t)).ToArray()),
+        ["retries"] = d.Retries,
+        ["schedule"] = d.Schedule is { } s
+            ? new JsonObject { ["intervalSeconds"] = s.Interval.TotalSeconds, ["futureRuns"] = s.FutureRuns, ["pastRuns"] = s.PastRuns }
+            : null,
+        ["parameters"] = new JsonArray(d.Parameters
+            .Select(p => (JsonNode)new JsonObject { ["name"] = p.Name, ["type"] = p.Type, ["default"] = p.Default?.DeepClone() }).ToArray()),
+        ["acceptsKwargs"] = d.AcceptsKwargs,
+        ["offsets"] = new JsonObject { ["form"] = d.Offsets.Form.ToString().ToLowerInvariant(), ["key"] = d.Offsets.Key },
+        ["reportLink"] = d.ReportLink,
+        ["worker"] = d.Worker == WorkerBehaviour.Absent ? "absent" : "polls",
+        ["concurrencyLimit"] = d.ConcurrencyLimit,
+        ["pause"] = d.Pause is { } p2 ? new JsonObject { ["afterTask"] = p2.AfterTask, ["steps"] = p2.Steps, ["suspend"] = p2.Suspend } : null,
+        ["enforceParameterSchema"] = d.EnforceParameterSchema,
+        ["persistsResults"] = d.PersistsResults,
+    };
+
+    private static JsonObject TaskJson(TaskDefinition t)
+    {
+        var o = new JsonObject { ["name"] = t.Name };
+        if (t.Map > 0)
+        {
+            o["map"] = t.Map;
+        }
+
+        if (t.Subflow is { } sub)
+        {
+            o["subflow"] = new JsonArray(sub.Select(n => (JsonNode)JsonValue.Create(n)!).ToArray());
+        }
+
+        if (t.FailsAlways)
+        {
+            o["fails"] = true;
+        }
+
+        if (t.FailsOnAttempts.Count > 0)
+        {
+            o["failsOnAttempts"] = new JsonArray(t.FailsOnAttempts.Select(a => (JsonNode)JsonValue.Create(a)).ToArray());
+        }
+
+        if (t.Crashes)
+        {
+            o["crashes"] = true;
+        }
+
+        if (t.Hangs)
+        {
+            o["hangs"] = true;
+        }
+
+        return o;
+    }
+
+    private static TaskDefinition ReadTask(JsonNode? node)
+    {
+        var o = node as JsonObject ?? throw new ArgumentException("Every task must be an object with a name.");
+        Known(o, "task", "name", "map", "subflow", "fails", "failsOnAttempts", "crashes", "hangs");
+        return new TaskDefinition
+        {
+            Name = Text(o, "name") ?? throw new ArgumentException("Every task needs a name."),
+            Map = Int(o, "map") ?? 0,
+            Subflow = o["subflow"] switch
+            {
+                null => null,
+                JsonArray a => a.Select(n => n?.GetValueKind() == JsonValueKind.String ? n.GetValue<string>() : throw new ArgumentException("subflow lists task names.")).ToArray(),
+                _ => throw new ArgumentException("subflow must be an array of task names."),
+            },
+            FailsAlways = Bool(o, "fails") ?? false,
+            FailsOnAttempts = o["failsOnAttempts"] is JsonArray f ? f.Select(n => n!.GetValue<int>()).ToArray() : Array.Empty<int>(),
+            Crashes = Bool(o, "crashes") ?? false,
+            Hangs = Bool(o, "hangs") ?? false,
+        };
+    }
+
+    private static ScheduleDefinition ReadSchedule(JsonObject o)
+    {
+        Known(o, "schedule", "intervalSeconds", "futureRuns", "pastRuns");
+        var seconds = o["intervalSeconds"]?.GetValue<double>() ?? throw new ArgumentException("schedule.intervalSeconds is required.");
+        return new ScheduleDefinition(TimeSpan.FromSeconds(seconds), Int(o, "futureRuns") ?? 3, Int(o, "pastRuns") ?? 3);
+    }
+
+    private static ParameterDefinition ReadParameter(JsonNode? node)
+    {
+        var o = node as JsonObject ?? throw new ArgumentException("Every parameter must be an object.");
+        Known(o, "parameter", "name", "type", "default");
+        var type = Text(o, "type") ?? "string";
+        if (type is not ("string" or "integer" or "number" or "boolean" or "object" or "array"))
+        {
+            throw new ArgumentException($"Parameter type '{type}' is not a JSON schema type.");
+        }
+
+        return new ParameterDefinition(Text(o, "name") ?? throw new ArgumentException("Every parameter needs a name."), type, o["default"]?.DeepClone());
+    }
+
+    private static OffsetsArtifact ReadOffsets(JsonObject o)
+    {
+        Known(o, "offsets", "form", "key");
+        return new OffsetsArtifact
+        {
+            Form = Text(o, "form") switch
+            {
+                null or "markdown" => OffsetsForm.Markdown,
+                "table" => OffsetsForm.Table,
+                "object" => OffsetsForm.Object,
+                var other => throw new ArgumentException($"offsets.form must be markdown, table or object, not '{other}'."),
+            },
+            Key = Text(o, "key") ?? "offsets",
+        };
+    }
+
+    /// <summary>Unknown members are refused, so a typo cannot silently register a different flow.</summary>
+    private static void Known(JsonObject o, string what, params string[] names)
+    {
+        foreach (var (name, _) in o)
+        {
+            if (!names.Contains(name, StringComparer.Ordinal))
+            {
+                throw new ArgumentException($"Unknown {what} member '{name}'.");
+            }
+        }
+    }
+
+    private static string? Text(JsonObject o, string name) =>
+        o[name] is { } n ? n.GetValueKind() == JsonValueKind.String ? n.GetValue<string>() : throw new ArgumentException($"{name} must be a string.") : null;
+
+    private static int? Int(JsonObject o, string name) =>
+        o[name] is { } n ? n.GetValueKind() == JsonValueKind.Number ? n.GetValue<int>() : throw new ArgumentException($"{name} must be a number.") : null;
+
+    private static bool? Bool(JsonObject o, string name) =>
+        o[name] is { } n ? n.GetValueKind() is JsonValueKind.True or JsonValueKind.False ? n.GetValue<bool>() : throw new ArgumentException($"{name} must be true or false.") : null;
+}
