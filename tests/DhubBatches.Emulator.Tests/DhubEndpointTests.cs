@@ -5,6 +5,7 @@ using System.Net.Http;
 using System.Text.Json;
 using System.Threading.Tasks;
 using Xunit;
+using DhubBatches.TestSupport;
 
 namespace DhubBatches.Emulator.Tests;
 

@@ -3,6 +3,7 @@ using System.Linq;
 using System.Net;
 using System.Threading.Tasks;
 using Xunit;
+using DhubBatches.TestSupport;
 
 namespace DhubBatches.Emulator.Tests;
 

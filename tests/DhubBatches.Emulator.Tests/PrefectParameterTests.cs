@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading.Tasks;
 using Xunit;
+using DhubBatches.TestSupport;
 
 namespace DhubBatches.Emulator.Tests;
 
@@ -46,15 +47,30 @@ public class PrefectParameterTests
     }
 
     [Fact]
-    public async Task A_flow_taking_kwargs_shows_it_as_prefect_does_and_runs_with_extra_parameters()
+    public async Task A_flow_taking_kwargs_shows_it_as_prefect_does_and_still_fails_on_an_undeclared_top_level_name()
     {
         await using var emu = await PrefectEmulator.StartAsync();
-        var (_, d) = await emu.GetAsync("deployments/name/run-pipeline/open-pipeline", "/deployments/name/{flow_name}/{deployment_name}");
+        var (_, d) = await emu.GetAsync("deployments/name/run-pipeline/kwargs-pipeline", "/deployments/name/{flow_name}/{deployment_name}");
         var schema = d.GetProperty("parameter_openapi_schema");
         // parameter_schema() has no case for **kwargs: an untyped, required property named after it.
         Assert.Equal("{\"title\":\"kwargs\",\"position\":4}", schema.GetProperty("properties").GetProperty("kwargs").GetRawText());
         Assert.Equal("[\"kwargs\"]", schema.GetProperty("required").GetRawText());
         Assert.False(d.GetProperty("enforce_parameter_schema").GetBoolean());
+
+        // The signature check compares top-level names: extra values must be nested under kwargs.
+        var nested = await emu.CreateRunIdAsync("kwargs-pipeline", "{\"parameters\":{\"kwargs\":{\"anything\":1},\"pipeline_version\":\"2\"}}");
+        var flat = await emu.CreateRunIdAsync("kwargs-pipeline", "{\"parameters\":{\"anything\":1}}");
+        emu.Step(6);
+        Assert.Equal("COMPLETED", emu.State.Prefect.RunStateType(nested));
+        Assert.NotEqual("COMPLETED", emu.State.Prefect.RunStateType(flat));
+    }
+
+    [Fact]
+    public async Task A_schema_that_allows_other_keys_says_so_and_its_runs_take_them()
+    {
+        await using var emu = await PrefectEmulator.StartAsync();
+        var (_, d) = await emu.GetAsync("deployments/name/run-pipeline/open-pipeline", "/deployments/name/{flow_name}/{deployment_name}");
+        Assert.True(d.GetProperty("parameter_openapi_schema").GetProperty("additionalProperties").GetBoolean());
 
         var id = await emu.CreateRunIdAsync("open-pipeline", "{\"parameters\":{\"anything\":1,\"pipeline_version\":\"2\"}}");
         emu.Step(6);

@@ -7,6 +7,7 @@ using System.Text.Json;
 using System.Threading.Tasks;
 using DhubBatches.Emulator.Prefect;
 using Xunit;
+using DhubBatches.TestSupport;
 
 namespace DhubBatches.Emulator.Tests;
 

@@ -7,6 +7,7 @@ using System.Net.Http;
 using System.Text.Json;
 using System.Threading.Tasks;
 using Xunit;
+using DhubBatches.TestSupport;
 
 namespace DhubBatches.Emulator.Tests;
 
@@ -45,7 +46,7 @@ public class PrefectSchemaTests
         foreach (var pipeline in new[]
         {
             "retry-pipeline", "mapped-pipeline", "subflow-pipeline", "late-pipeline", "paused-pipeline", "suspend-pipeline",
-            "limited-pipeline", "limited-pipeline", "crash-pipeline", "stuck-pipeline", "strict-pipeline", "open-pipeline",
+            "limited-pipeline", "limited-pipeline", "crash-pipeline", "stuck-pipeline", "strict-pipeline", "open-pipeline", "kwargs-pipeline",
             "table-pipeline", "keyed-pipeline",
         })
         {

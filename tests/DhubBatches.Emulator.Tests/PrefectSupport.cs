@@ -10,6 +10,7 @@ using System.Threading.Tasks;
 using Json.Pointer;
 using Json.Schema;
 using Xunit;
+using DhubBatches.TestSupport;
 
 namespace DhubBatches.Emulator.Tests;
 
@@ -171,45 +172,4 @@ internal static class PrefectJsonReading
         var rows = data.ValueKind == JsonValueKind.Array ? data.EnumerateArray().ToArray() : new[] { data };
         return rows.SelectMany(r => r.EnumerateObject()).ToDictionary(p => p.Name, p => p.Value.GetInt64());
     }
-}
-
-/// <summary>Prefect's OpenAPI document (the emulator's embedded copy) as JSON Schema, via JsonSchema.Net.</summary>
-internal static class PrefectOpenApi
-{
-    private static readonly Uri DocumentUri = new("urn:test:prefect-openapi");
-    private static readonly Lazy<(JsonDocument Doc, BuildOptions Build)> Loaded = new(() =>
-    {
-        var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "prefect-openapi.json")));
-        var registry = new SchemaRegistry();
-        registry.Register(DocumentUri, new JsonElementBaseDocument(doc.RootElement, DocumentUri));
-        return (doc, new BuildOptions { SchemaRegistry = registry });
-    });
-
-    public static JsonElement Root => Loaded.Value.Doc.RootElement;
-
-    /// <summary>The schema at a JSON pointer inside the document; <c>$ref</c>s resolve to <c>#/components/schemas/...</c>.</summary>
-    public static JsonSchema At(string pointer) =>
-        JsonSchema.FromText("{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\",\"$ref\":\"" + DocumentUri + "#" + pointer + "\"}", Loaded.Value.Build);
-
-    public static JsonSchema Component(string name) => At("/components/schemas/" + name);
-
-    /// <summary>The declared response schema of an operation (201 answers use the declared 200 model, as FastAPI documents them).</summary>
-    public static JsonSchema? Response(string path, string method, int status)
-    {
-        var responses = Root.GetProperty("paths").GetProperty(path).GetProperty(method).GetProperty("responses");
-        var code = status == 201 && !responses.TryGetProperty("201", out _) ? "200" : status.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        if (!responses.TryGetProperty(code, out var r) || !r.TryGetProperty("content", out _))
-        {
-            return null;
-        }
-
-        var pointer = JsonPointer.Create("paths", path, method, "responses", code, "content", "application/json", "schema").ToString();
-        return At(pointer);
-    }
-
-    public static EvaluationResults Evaluate(JsonSchema schema, JsonElement instance) =>
-        schema.Evaluate(instance, new EvaluationOptions { OutputFormat = OutputFormat.List, RequireFormatValidation = true });
-
-    public static string Errors(EvaluationResults results) =>
-        string.Join("; ", (results.Details ?? []).Where(d => d.Errors is { Count: > 0 }).SelectMany(d => d.Errors!.Select(e => $"{d.InstanceLocation}: {e.Value}")));
 }

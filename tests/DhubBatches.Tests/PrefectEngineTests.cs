@@ -139,9 +139,9 @@ public sealed class PrefectEngineTests : PrefectTestBase
         using var engine = NewEngine();
 
         await engine.StartAsync(
-            new StartRequest("orders") { PipelineVersion = "1.4.2", Parameters = new Dictionary<string, object?> { ["full_refresh"] = false } },
+            new StartRequest("open-pipeline") { PipelineVersion = "1.4.2", Parameters = new Dictionary<string, object?> { ["full_refresh"] = false } },
             CancellationToken.None);
-        await engine.StartAsync(new StartRequest("orders"), CancellationToken.None);
+        await engine.StartAsync(new StartRequest("open-pipeline"), CancellationToken.None);
 
         var bodies = Bodies("/create_flow_run");
         var withVersion = bodies[0];
@@ -316,11 +316,12 @@ public sealed class PrefectEngineTests : PrefectTestBase
 
         var batch = await engine.GetAsync("orders", r, CancellationToken.None);
 
-        Assert.Equal(new[] { "extract", "load_partition", "map", "wait", "partition_0" }, batch.Steps.Select(s => s.Name));
-        Assert.Equal(new[] { StepState.Success, StepState.Failed, StepState.Running, StepState.Pending, StepState.Success }, batch.Steps.Select(s => s.State));
-        Assert.Equal("partition_0=1000; partition_1=500", batch.Steps[0].OffsetSummary()); // newest offsets artifact wins; results ignored
-        Assert.Equal("partition_0=7; partition_1=3", batch.Steps[1].OffsetSummary());
-        Assert.Empty(batch.Steps[2].Offsets);
+        // A step that ran only in an earlier attempt shows its newest task run; steps in order of their first expected start.
+        Assert.Equal(new[] { "old_only", "extract", "load_partition", "map", "wait", "partition_0" }, batch.Steps.Select(s => s.Name));
+        Assert.Equal(new[] { StepState.Failed, StepState.Success, StepState.Failed, StepState.Running, StepState.Pending, StepState.Success }, batch.Steps.Select(s => s.State));
+        Assert.Equal("partition_0=1000; partition_1=500", batch.Steps[1].OffsetSummary()); // newest offsets artifact wins; results ignored
+        Assert.Equal("partition_0=7; partition_1=3", batch.Steps[2].OffsetSummary());
+        Assert.Empty(batch.Steps[3].Offsets);
         Assert.Equal("RUNNING/Retrying", batch.EngineState);
         Assert.Equal(BatchState.Running, batch.State);
         Assert.Equal(BatchOutcome.InProgress, batch.Outcome);

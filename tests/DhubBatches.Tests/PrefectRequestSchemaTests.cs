@@ -10,111 +10,11 @@ using DhubBatches.Contract;
 using DhubBatches.Engine.Prefect;
 using Json.Schema;
 using Xunit;
+using DhubBatches.TestSupport;
 
 namespace DhubBatches.Tests;
 
-/// <summary>
-/// Prefect's request models by name in <c>prefect-openapi.json</c>, judged strictly (§1.3): JsonSchema.Net over
-/// <c>#/components/schemas/&lt;model&gt;</c>, plus what the schema leaves open for FastAPI's embedded bodies — no
-/// unknown top-level key — and no <c>null</c> anywhere (the engine never needs to send one).
-/// </summary>
-public static class PrefectOpenApi
-{
-    public const string DeploymentFlowRunCreate = "DeploymentFlowRunCreate";
-    public const string FlowRunsFilter = "Body_read_flow_runs_flow_runs_filter_post";
-    public const string FlowRunsCount = "Body_count_flow_runs_flow_runs_count_post";
-    public const string TaskRunsFilter = "Body_read_task_runs_task_runs_filter_post";
-    public const string ArtifactsFilter = "Body_read_artifacts_artifacts_filter_post";
-    public const string DeploymentsFilter = "Body_read_deployments_deployments_filter_post";
-    public const string SetState = "Body_set_flow_run_state_flow_runs__id__set_state_post";
-
-    /// <summary>The shared spec beside the repository (../shared/spec); the emulator embeds the same file.</summary>
-    public static readonly string SpecPath = SharedSpecPath("prefect-openapi.json");
-
-    private static string SharedSpecPath(string file)
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory != null && !File.Exists(Path.Combine(directory.FullName, "DhubBatches.sln")))
-        {
-            directory = directory.Parent;
-        }
-        return directory == null
-            ? Path.Combine(AppContext.BaseDirectory, "prefect-openapi.json")
-            : Path.GetFullPath(Path.Combine(directory.FullName, "..", "shared", "spec", file));
-    }
-
-    private static readonly Uri DocumentUri = new("urn:prefect:openapi:tests");
-    private static readonly Lazy<(JsonDocument Document, BuildOptions Build)> Loaded = new(Load);
-    private static readonly ConcurrentDictionary<string, JsonSchema> Compiled = new(StringComparer.Ordinal);
-
-    public static string Text() => File.Exists(SpecPath) ? File.ReadAllText(SpecPath) : EmbeddedText();
-
-    public static string EmbeddedText()
-    {
-        using var stream = typeof(EmulatorServer).Assembly.GetManifestResourceStream("DhubBatches.Emulator.Prefect.prefect-openapi.json")!;
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
-    }
-
-    private static (JsonDocument, BuildOptions) Load()
-    {
-        var document = JsonDocument.Parse(Text());
-        var registry = new SchemaRegistry();
-        registry.Register(DocumentUri, new JsonElementBaseDocument(document.RootElement, DocumentUri));
-        return (document, new BuildOptions { SchemaRegistry = registry });
-    }
-
-    /// <summary>Every reason <paramref name="body"/> is not a valid <paramref name="model"/>; empty when it is.</summary>
-    public static List<string> Problems(string model, JsonElement body)
-    {
-        var (document, build) = Loaded.Value;
-        var problems = new List<string>();
-        var schemaElement = document.RootElement.GetProperty("components").GetProperty("schemas").GetProperty(model);
-        if (body.ValueKind == JsonValueKind.Object && schemaElement.TryGetProperty("properties", out var properties))
-        {
-            problems.AddRange(body.EnumerateObject().Where(p => !properties.TryGetProperty(p.Name, out _)).Select(p => $"unknown top-level field '{p.Name}'"));
-        }
-        NoNulls(body, "$", problems);
-
-        var schema = Compiled.GetOrAdd(model, m => JsonSchema.FromText(
-            "{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\",\"$ref\":\"" + DocumentUri + "#/components/schemas/" + m + "\"}", build));
-        var result = schema.Evaluate(body, new EvaluationOptions { RequireFormatValidation = true, OutputFormat = OutputFormat.List });
-        if (!result.IsValid)
-        {
-            var details = (result.Details ?? new List<EvaluationResults>())
-                .Where(d => d.Errors != null)
-                .SelectMany(d => d.Errors!.Select(e => $"{d.InstanceLocation}: {e.Key} {e.Value}"))
-                .ToList();
-            problems.Add("schema: " + (details.Count == 0 ? "invalid" : string.Join("; ", details.Take(10))));
-        }
-        return problems;
-    }
-
-    private static void NoNulls(JsonElement value, string path, List<string> problems)
-    {
-        switch (value.ValueKind)
-        {
-            case JsonValueKind.Null:
-                problems.Add($"null at {path}");
-                break;
-            case JsonValueKind.Object:
-                foreach (var p in value.EnumerateObject())
-                {
-                    NoNulls(p.Value, path + "." + p.Name, problems);
-                }
-                break;
-            case JsonValueKind.Array:
-                var i = 0;
-                foreach (var item in value.EnumerateArray())
-                {
-                    NoNulls(item, $"{path}[{i++}]", problems);
-                }
-                break;
-        }
-    }
-}
-
-/// <summary>§1.3: every request body the Prefect engine sends validates strictly against Prefect's own OpenAPI models.</summary>
+/// <summary>Every request body the Prefect engine sends validates strictly against Prefect's own OpenAPI models (the repository's copy).</summary>
 public sealed class PrefectRequestSchemaTests : PrefectTestBase
 {
     private const string RunId = "0c1e2f3a-4b5c-4d6e-8f70-81a2b3c4d5e6";
@@ -130,7 +30,7 @@ public sealed class PrefectRequestSchemaTests : PrefectTestBase
 
     private static void AssertValid(string model, JsonElement body)
     {
-        var problems = PrefectOpenApi.Problems(model, body);
+        var problems = PrefectOpenApi.RequestProblems(model, body);
         Assert.True(problems.Count == 0, $"{model} {body.GetRawText()}: {string.Join(" | ", problems)}");
     }
 
@@ -230,16 +130,16 @@ public sealed class PrefectRequestSchemaTests : PrefectTestBase
     {
         using var document = JsonDocument.Parse(json);
 
-        Assert.NotEmpty(PrefectOpenApi.Problems(model, document.RootElement));
+        Assert.NotEmpty(PrefectOpenApi.RequestProblems(model, document.RootElement));
     }
 
     [Fact]
-    public void The_emulator_judges_by_the_same_openapi_document_as_the_spec()
+    public void The_emulator_judges_by_the_same_openapi_document_as_these_tests()
     {
-        Assert.True(File.Exists(PrefectOpenApi.SpecPath), $"The shared spec is missing: {PrefectOpenApi.SpecPath}");
-        Assert.Equal(
-            JsonDocument.Parse(File.ReadAllText(PrefectOpenApi.SpecPath)).RootElement.GetRawText(),
-            JsonDocument.Parse(PrefectOpenApi.EmbeddedText()).RootElement.GetRawText());
+        using var stream = typeof(EmulatorServer).Assembly.GetManifestResourceStream("DhubBatches.Emulator.Prefect.prefect-openapi.json")!;
+        using var reader = new StreamReader(stream);
+
+        Assert.Equal(PrefectOpenApi.Root.GetRawText(), JsonDocument.Parse(reader.ReadToEnd()).RootElement.GetRawText());
     }
 
     /// <summary>"A request body the strict server would reject is never sent": every body of a full scenario, as received.</summary>
@@ -253,7 +153,7 @@ public sealed class PrefectRequestSchemaTests : PrefectTestBase
         await engine.VerifyAsync(CancellationToken.None);
         var a = await engine.StartAsync(new StartRequest("orders"), CancellationToken.None);
         var b = await engine.StartAsync(
-            new StartRequest("orders")
+            new StartRequest("open-pipeline")
             {
                 PipelineVersion = "1.4.2",
                 Parameters = new Dictionary<string, object?> { ["full_refresh"] = true, ["n"] = 3, ["list"] = new List<object?> { "x", 1.5 }, ["map"] = new Dictionary<string, object?> { ["k"] = "v" } },
@@ -265,20 +165,35 @@ public sealed class PrefectRequestSchemaTests : PrefectTestBase
         await engine.GetPageAsync("inventory", new BatchPageRequest { Limit = 1000, Continuation = page.Continuation }, CancellationToken.None);
         await engine.GetPageAsync("inventory", new BatchPageRequest { Limit = 5, Skip = 7 }, CancellationToken.None);
         await engine.CountAsync("inventory", CancellationToken.None);
+        var filtered = new BatchQuery
+        {
+            States = new[] { BatchState.Stop, BatchState.Running },
+            Since = DateTimeOffset.UtcNow.AddDays(-1),
+            Until = DateTimeOffset.UtcNow.AddDays(1),
+        };
+        await engine.GetPageAsync("inventory", filtered, new PageRequest { Want = 10, PageSize = 10 }, CancellationToken.None);
+        await engine.GetPageAsync("scheduled-pipeline", new BatchQuery { IncludeUpcoming = true }, new PageRequest { Want = 10, PageSize = 10 }, CancellationToken.None);
+        await engine.CountAsync("inventory", filtered, CancellationToken.None);
+        await engine.CreateRefresher().RefreshAsync(new[] { new BatchKey("orders", a.Id), new BatchKey("open-pipeline", b.Id) }, CancellationToken.None);
         await engine.GetPipelineNamesAsync(CancellationToken.None);
         State.Prefect.WaitNextSetState(1);
         await engine.StopAsync("orders", a.Id, CancellationToken.None);
+        await engine.RestartAsync("orders", a.Id, CancellationToken.None);
         Clock.Advance(Step * 1.5);
-        await engine.StopAsync("orders", b.Id, CancellationToken.None);
+        await engine.StopAsync("open-pipeline", b.Id, CancellationToken.None);
         Clock.Advance(Step);
-        await engine.RemoveAsync("orders", b.Id, TimeSpan.FromSeconds(5), CancellationToken.None);
+        await engine.RemoveAsync("open-pipeline", b.Id, TimeSpan.FromSeconds(5), CancellationToken.None);
+        var forward = engine.CreateLogReader(new LogRequest("orders", a.Id) { MinimumLevel = 20 });
+        await forward.ReadAsync(CancellationToken.None);
+        await forward.ReadAsync(CancellationToken.None);
+        await engine.CreateLogReader(new LogRequest("orders", a.Id) { Tail = 3, Steps = System.Array.Empty<string>() }).ReadAsync(CancellationToken.None);
 
         var bodies = State.Prefect.RequestBodies;
         var models = bodies.Select(x => x.Model).Distinct().ToList();
         foreach (var expected in new[]
         {
             PrefectOpenApi.DeploymentFlowRunCreate, PrefectOpenApi.FlowRunsFilter, PrefectOpenApi.FlowRunsCount, PrefectOpenApi.TaskRunsFilter,
-            PrefectOpenApi.ArtifactsFilter, PrefectOpenApi.DeploymentsFilter, PrefectOpenApi.SetState,
+            PrefectOpenApi.ArtifactsFilter, PrefectOpenApi.DeploymentsFilter, PrefectOpenApi.SetState, PrefectOpenApi.LogsFilter,
         })
         {
             Assert.Contains(expected, models);
@@ -286,7 +201,7 @@ public sealed class PrefectRequestSchemaTests : PrefectTestBase
         Assert.All(bodies, x =>
         {
             using var document = JsonDocument.Parse(x.Body);
-            var problems = PrefectOpenApi.Problems(x.Model, document.RootElement);
+            var problems = PrefectOpenApi.RequestProblems(x.Model, document.RootElement);
             Assert.True(problems.Count == 0, $"{x.Method} {x.Path} ({x.Model}) {x.Body}: {string.Join(" | ", problems)}");
         });
         var refused = Prefect().Where(r => r.Status is 400 or 422 && Route(r) != "csrf-token").ToList();

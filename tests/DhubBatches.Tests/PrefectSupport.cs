@@ -8,25 +8,16 @@ using DhubBatches.Emulator.Prefect;
 using DhubBatches.Emulator.Requests;
 using DhubBatches.Contract;
 using Xunit;
+using DhubBatches.TestSupport;
 
 namespace DhubBatches.Tests;
-
-/// <summary>A clock the test moves by hand, so flow-run lifecycles (scheduled → pending → running → …) need no sleeping.</summary>
-public sealed class ManualClock : TimeProvider
-{
-    private long _ticks = DateTimeOffset.UtcNow.UtcTicks;
-
-    public override DateTimeOffset GetUtcNow() => new(Interlocked.Read(ref _ticks), TimeSpan.Zero);
-
-    public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
-}
 
 /// <summary>One emulator per test class on a <see cref="ManualClock"/>; Prefect lifecycle steps last <see cref="Step"/>.</summary>
 public sealed class ManualClockEmulatorFixture : IAsyncLifetime
 {
     public static readonly TimeSpan Step = TimeSpan.FromSeconds(10);
 
-    public ManualClock Clock { get; } = new();
+    public ManualClock Clock { get; } = new(DateTimeOffset.UtcNow);
 
     public EmulatorServer Server { get; private set; } = null!;
 

@@ -6,6 +6,7 @@ using System.Text.Json;
 using DhubBatches.Contract;
 using DhubBatches.Engine.Http;
 using DhubBatches.Engine.Prefect;
+using DhubBatches.TestSupport;
 using Xunit;
 
 namespace DhubBatches.Tests;
@@ -16,16 +17,12 @@ namespace DhubBatches.Tests;
 /// </summary>
 public class RecordedPrefectAnswerTests
 {
-    private static readonly string s_folder = Path.Combine(AppContext.BaseDirectory, "fixtures", "prefect-2.16.8");
-
-    private static string Text(string file) => File.ReadAllText(Path.Combine(s_folder, file));
+    private static string Text(string file) => RecordedAnswers.Text(file);
 
     private static T Read<T>(string file, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type) =>
         JsonSerializer.Deserialize(Text(file), type)!;
 
-    public static IEnumerable<object[]> Files() =>
-        Directory.EnumerateFiles(s_folder, "*.json", SearchOption.AllDirectories)
-            .Select(f => new object[] { Path.GetRelativePath(s_folder, f) });
+    public static IEnumerable<object[]> Files() => RecordedAnswers.Files().Select(f => new object[] { f });
 
     [Theory]
     [MemberData(nameof(Files))]

@@ -15,7 +15,13 @@ internal static class OffsetReader
 {
     public static bool IsOffsets(PrefectArtifact artifact) =>
         string.Equals(artifact.Type, "offsets", StringComparison.OrdinalIgnoreCase)
-        || (artifact.Key != null && (artifact.Key == "offsets" || artifact.Key.EndsWith("-offsets", StringComparison.Ordinal)));
+        || (artifact.Key != null && (artifact.Key == "offsets" || artifact.Key.EndsWith("-offsets", StringComparison.Ordinal))
+            && !IsOtherKind(artifact.Type));
+
+    /// <summary>Kinds that never hold offsets, whatever their key: a task's result, a progress number, an image link.</summary>
+    private static bool IsOtherKind(string? type) =>
+        type != null && (type.Equals("result", StringComparison.OrdinalIgnoreCase) || type.Equals("progress", StringComparison.OrdinalIgnoreCase)
+            || type.Equals("image", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>The newest offsets artifact of each task run (by <c>created</c>): each write makes a new artifact.</summary>
     public static Dictionary<string, PrefectArtifact> NewestByTaskRun(IEnumerable<PrefectArtifact> artifacts)

@@ -15,7 +15,7 @@ public static class BuiltInFlows
     public static readonly IReadOnlyList<string> SamplePipelines = new[]
     {
         "retry-pipeline", "mapped-pipeline", "subflow-pipeline", "scheduled-pipeline", "late-pipeline", "paused-pipeline",
-        "suspend-pipeline", "limited-pipeline", "crash-pipeline", "stuck-pipeline", "strict-pipeline", "open-pipeline",
+        "suspend-pipeline", "limited-pipeline", "crash-pipeline", "stuck-pipeline", "strict-pipeline", "open-pipeline", "kwargs-pipeline",
         "table-pipeline", "keyed-pipeline", "object-data-pipeline",
     };
 
@@ -116,6 +116,12 @@ public static class BuiltInFlows
         }
 
         if (Is("open"))
+        {
+            // A schema that allows other keys (written by hand: Prefect's generator never does), on a flow that takes them.
+            return standard with { ReportLink = false, OpenSchema = true };
+        }
+
+        if (Is("kwargs"))
         {
             // Prefect lists **kwargs as a required, untyped "kwargs" property; schema enforcement would then demand a
             // "kwargs" parameter, so a deployment of such a flow only works with enforcement off (see docs/emulator.md).

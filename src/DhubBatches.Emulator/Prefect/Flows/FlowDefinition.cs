@@ -24,8 +24,18 @@ public sealed record FlowDefinition
     /// <summary>The flow function's parameters, in signature order.</summary>
     public IReadOnlyList<ParameterDefinition> Parameters { get; init; } = Array.Empty<ParameterDefinition>();
 
-    /// <summary>The flow function ends with <c>**kwargs</c>: undeclared parameters are passed to it instead of failing the run.</summary>
+    /// <summary>
+    /// The flow function ends with <c>**kwargs</c>. Prefect's schema then lists a property named <c>kwargs</c>, and its
+    /// signature check compares top-level names only, so an undeclared name still fails the run: extra values have to
+    /// be nested under <c>kwargs</c> (<c>src/prefect/utilities/callables.py</c>, <c>parameters_to_args_kwargs</c>).
+    /// </summary>
     public bool AcceptsKwargs { get; init; }
+
+    /// <summary>
+    /// The deployment's schema says <c>"additionalProperties": true</c> (written by hand, not by Prefect's generator) and
+    /// its flow takes whatever it is given: undeclared parameters are accepted.
+    /// </summary>
+    public bool OpenSchema { get; init; }
 
     /// <summary>How each task writes its offsets artifact.</summary>
     public OffsetsArtifact Offsets { get; init; } = new();
@@ -51,7 +61,7 @@ public sealed record FlowDefinition
     /// <summary>The flow run fails as it starts when its parameters name something the flow does not declare.</summary>
     internal IReadOnlyList<string>? UndeclaredIn(IReadOnlyList<string> parameterNames)
     {
-        if (AcceptsKwargs)
+        if (OpenSchema)
         {
             return null;
         }
@@ -71,6 +81,11 @@ public sealed record FlowDefinition
 
     private bool Declares(string name)
     {
+        if (AcceptsKwargs && name == "kwargs")
+        {
+            return true;
+        }
+
         foreach (var p in Parameters)
         {
             if (p.Name == name)

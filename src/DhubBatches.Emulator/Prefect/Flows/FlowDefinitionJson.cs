@@ -12,7 +12,7 @@ namespace DhubBatches.Emulator.Prefect.Flows;
 /// <code>
 /// {"tasks":[{"name":"extract"},{"name":"transform","map":3,"failsOnAttempts":[1]},{"name":"publish","subflow":["upload"]}],
 ///  "retries":1, "schedule":{"intervalSeconds":3600,"futureRuns":3,"pastRuns":3},
-///  "parameters":[{"name":"pipeline_id","type":"string","default":"orders"}], "acceptsKwargs":false,
+///  "parameters":[{"name":"pipeline_id","type":"string","default":"orders"}], "acceptsKwargs":false, "openSchema":false,
 ///  "offsets":{"form":"markdown|table|object","key":"offsets"}, "reportLink":false, "worker":"polls|absent",
 ///  "concurrencyLimit":1, "pause":{"afterTask":"extract","steps":2,"suspend":false},
 ///  "enforceParameterSchema":null, "persistsResults":false}
@@ -34,7 +34,7 @@ public static class FlowDefinitionJson
             throw new ArgumentException("The flow definition is not valid JSON: " + ex.Message, ex);
         }
 
-        Known(root, "definition", "tasks", "retries", "schedule", "parameters", "acceptsKwargs", "offsets", "reportLink", "worker",
+        Known(root, "definition", "tasks", "retries", "schedule", "parameters", "acceptsKwargs", "openSchema", "offsets", "reportLink", "worker",
             "concurrencyLimit", "pause", "enforceParameterSchema", "persistsResults");
         var tasks = root["tasks"] as JsonArray ?? throw new ArgumentException("tasks must be an array of task objects.");
         var definition = new FlowDefinition
@@ -44,6 +44,7 @@ public static class FlowDefinitionJson
             Schedule = root["schedule"] is JsonObject s ? ReadSchedule(s) : null,
             Parameters = root["parameters"] is JsonArray p ? p.Select(ReadParameter).ToArray() : BuiltInFlows.StandardParameters(pipeline),
             AcceptsKwargs = Bool(root, "acceptsKwargs") ?? false,
+            OpenSchema = Bool(root, "openSchema") ?? false,
             Offsets = root["offsets"] is JsonObject o ? ReadOffsets(o) : new OffsetsArtifact(),
             ReportLink = Bool(root, "reportLink") ?? false,
             Worker = Text(root, "worker") switch
@@ -75,6 +76,7 @@ public static class FlowDefinitionJson
         ["parameters"] = new JsonArray(d.Parameters
             .Select(p => (JsonNode)new JsonObject { ["name"] = p.Name, ["type"] = p.Type, ["default"] = p.Default?.DeepClone() }).ToArray()),
         ["acceptsKwargs"] = d.AcceptsKwargs,
+        ["openSchema"] = d.OpenSchema,
         ["offsets"] = new JsonObject { ["form"] = d.Offsets.Form.ToString().ToLowerInvariant(), ["key"] = d.Offsets.Key },
         ["reportLink"] = d.ReportLink,
         ["worker"] = d.Worker == WorkerBehaviour.Absent ? "absent" : "polls",

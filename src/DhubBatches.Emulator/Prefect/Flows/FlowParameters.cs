@@ -42,6 +42,11 @@ internal static class FlowParameters
             schema["required"] = new JsonArray("kwargs");
         }
 
+        if (definition.OpenSchema)
+        {
+            schema["additionalProperties"] = true;
+        }
+
         if (prefect3)
         {
             schema["definitions"] = new JsonObject();
