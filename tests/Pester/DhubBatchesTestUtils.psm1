@@ -28,6 +28,8 @@ $script:TestBackends = @{
             Stop   = @{ Method = 'PUT'; PathPattern = '^/api/v1/batches/[^/]+/[^/]+/stop$' }
             Remove = @{ Method = 'DELETE'; PathPattern = '^/api/v1/batches/[^/]+/[^/]+$' }
             Any    = @{ Method = $null; PathPattern = '^/api/' }
+            # A wait's polls: GETs of single batches, or list pages when several batches of a pipeline are waited on.
+            Poll   = @{ Method = 'GET'; PathPattern = '^/api/v1/batches/[^/]+/[^/]*(\?.*)?$' }
         }
         # Where the emulator's control API keeps this backend's seeding and stats.
         ControlPrefix = ''
@@ -53,6 +55,8 @@ $script:TestBackends = @{
             Stop   = @{ Method = 'POST'; PathPattern = '^/prefect/api/flow_runs/[^/]+/set_state$' }          # §9
             Remove = @{ Method = 'DELETE'; PathPattern = '^/prefect/api/flow_runs/[^/]+$' }                  # §10
             Any    = @{ Method = $null; PathPattern = '^/prefect/api/' }
+            # A wait's polls: one flow_runs/filter by id for many runs.
+            Poll   = @{ Method = 'POST'; PathPattern = '^/prefect/api/flow_runs/filter$' }
         }
         ControlPrefix = 'prefect/'
         # prefect/api/flow_runs/<id>/...
@@ -364,6 +368,65 @@ function Set-TestBackendEnvironment {
         foreach ($key in @($values.Keys)) { if ($key -match 'TOKEN|KEY') { $values[$key] = $TokenText } }
     }
     foreach ($key in $values.Keys) { [Environment]::SetEnvironmentVariable($key, $values[$key]) }
+}
+
+function Get-EmulatorPollCount {
+    <#
+    How many polls named this batch: on dhub, GETs of it; on Prefect, flow_runs/filter requests whose body lists its
+    id (a wait reads many runs in one request, so the body says which).
+    #>
+    param([Parameter(Mandatory)] $Context, [Parameter(Mandatory)][string] $BatchId)
+    if ($Context.Backend -eq 'Prefect') {
+        @(Invoke-EmulatorControl $Context GET 'prefect/bodies' | ForEach-Object { $_ } |
+            Where-Object { $_.path -like '*/flow_runs/filter' -and $_.body.Contains($BatchId) }).Count
+    }
+    else {
+        @(Get-EmulatorRequest $Context -Operation Get | Where-Object { $_.rawTarget.Contains($BatchId) }).Count
+    }
+}
+
+function Invoke-TestPrefectApi {
+    <# A raw call to the emulator's Prefect API (to look at what the module did), authenticated with the context's key. #>
+    param([Parameter(Mandatory)] $Context, [string] $Method = 'GET', [Parameter(Mandatory)][string] $Path, $Body)
+    $splat = @{
+        Method = $Method; Uri = "$($Context.ApiUri)/$Path"; ErrorAction = 'Stop'; Verbose = $false; Debug = $false
+        Headers = @{ Authorization = "Bearer $($Context.TokenText)"; 'X-PREFECT-API-VERSION' = '0.8.4' }
+    }
+    if ($null -ne $Body) { $splat.Body = ($Body | ConvertTo-Json -Depth 10 -Compress); $splat.ContentType = 'application/json' }
+    # Invoke-RestMethod outputs a JSON array as ONE object: enumerate it (wrap calls in @() for arrays).
+    Invoke-RestMethod @splat | ForEach-Object { $_ }
+}
+
+function Get-TestTaskRun {
+    <# The raw task runs of a flow run, as the Prefect emulator stores them. #>
+    param([Parameter(Mandatory)] $Context, [Parameter(Mandatory)][string] $FlowRunId)
+    @(Invoke-TestPrefectApi $Context POST 'task_runs/filter' @{ task_runs = @{ flow_run_id = @{ any_ = @($FlowRunId) } }; sort = 'EXPECTED_START_TIME_ASC' })
+}
+
+function Register-EmulatorPipeline {
+    <# Registers a Prefect pipeline with a flow definition (docs/emulator.md, "Flow definitions"); @{} takes the built-in. #>
+    param([Parameter(Mandatory)] $Context, [Parameter(Mandatory)][string] $PipelineId, [hashtable] $Definition = @{})
+    $null = Invoke-EmulatorControl $Context PUT "prefect/pipelines/$([Uri]::EscapeDataString($PipelineId))" $Definition
+}
+
+function Set-EmulatorPrefectSetting {
+    <# Changes Prefect settings of the running emulator, e.g. @{ defaultLimit = 50 }. #>
+    param([Parameter(Mandatory)] $Context, [Parameter(Mandatory)][hashtable] $Setting)
+    $null = Invoke-EmulatorControl $Context PUT 'prefect/settings' $Setting
+}
+
+function Move-EmulatorClock {
+    <# Moves the emulator's clock forward: runs move on as if that much time had passed. #>
+    param([Parameter(Mandatory)] $Context, [Parameter(Mandatory)][double] $Seconds)
+    $null = Invoke-EmulatorControl $Context POST 'clock/advance' @{ seconds = $Seconds }
+}
+
+function Set-EmulatorSetStateAnswer {
+    <# The next -Count set_state calls are answered ABORT (with -Reason) or WAIT instead of by the rules. #>
+    param([Parameter(Mandatory)] $Context, [ValidateSet('Abort', 'Wait')][string] $Answer = 'Abort', [int] $Count = 1, [string] $Reason)
+    $body = @{ count = $Count }
+    if ($Reason) { $body.reason = $Reason }
+    $null = Invoke-EmulatorControl $Context POST "prefect/set-state-$($Answer.ToLowerInvariant())" $body
 }
 
 function Invoke-TestChildPwsh {

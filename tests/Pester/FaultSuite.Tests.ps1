@@ -371,12 +371,12 @@ Describe 'Fault suite (<Name>)' -Tag 'FaultSuite' -ForEach $Backends {
     }
 
     Context 'Load' -Tag 'FaultSuite' {
-        It 'Wait-DhubBatch on 200 batches with every 5th GET answered 503 reports every batch exactly once' {
+        It 'Wait-DhubBatch on 200 batches with every 5th poll answered 503 reports every batch exactly once' {
             Add-EmulatorPipeline $T -PipelineId 'load-wait' -StepSeconds 0.3
             Add-EmulatorSeed $T -PipelineId 'load-wait' -Count 200 -Running
             $batches = @(Get-DhubBatch -PipelineId 'load-wait' -All -PageSize 200)
             $batches.Count | Should -Be 200
-            $null = Add-EmulatorFault $T -Operation Get @{ status = 503; every = 5; times = 0 }
+            $null = Add-EmulatorFault $T -Operation Poll @{ status = 503; every = 5; times = 0 }
             $result = Invoke-FaultCase { $batches | Wait-DhubBatch -PollingInterval 0.5 -Timeout 90 -WarningAction SilentlyContinue }
             $result.Errors | Should -BeNullOrEmpty
             $result.Output.Count | Should -Be 200
@@ -508,14 +508,14 @@ Describe 'Fault suite (<Name>)' -Tag 'FaultSuite' -ForEach $Backends {
             $slow = Start-DhubBatch -PipelineId 'slow-fault'
             $null = $Ps.AddCommand('Wait-DhubBatch').AddParameter('PipelineId', 'slow-fault').AddParameter('BatchId', $slow.Id).AddParameter('PollingInterval', 0.2)
             $async = $Ps.BeginInvoke()
-            Wait-TestCondition { (Get-FaultRequestCount $T -Operation Get -Containing $slow.Id) -ge 3 } -TimeoutSec 10 | Should -BeTrue -Because 'it is polling'
+            Wait-TestCondition { (Get-EmulatorPollCount $T -BatchId $slow.Id) -ge 3 } -TimeoutSec 10 | Should -BeTrue -Because 'it is polling'
             $Ps.InvocationStateInfo.State | Should -Be 'Running'
             Stop-FaultPowerShell $Ps $async | Should -BeLessThan 1
             $Ps.InvocationStateInfo.State | Should -Be 'Stopped'
             Start-Sleep -Milliseconds 300
-            $before = Get-FaultRequestCount $T -Containing $slow.Id
+            $before = Get-EmulatorPollCount $T -BatchId $slow.Id
             Start-Sleep -Seconds 2
-            Get-FaultRequestCount $T -Containing $slow.Id | Should -Be $before -Because 'no background thread keeps polling'
+            Get-EmulatorPollCount $T -BatchId $slow.Id | Should -Be $before -Because 'no background thread keeps polling'
             (Get-DhubBatch -PipelineId 'slow-fault' -Id $slow.Id).IsComplete | Should -BeFalse -Because 'Ctrl+C stops the waiting, never the batch'
 
             $Ps.Commands.Clear()

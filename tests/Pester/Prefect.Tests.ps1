@@ -1,8 +1,9 @@
-# Prefect-only scenarios: what the shared (both-backend) files cannot say because dhub has no counterpart.
-# Every test names the prefect-rest.md § its expectation comes from.
+# Prefect-only scenarios: what the shared (every-backend) files cannot say because dhub has no counterpart. They run
+# against the emulator playing Prefect 3 and Prefect 2; docs/prefect.md says why each expectation is what it is.
 
 BeforeDiscovery {
     Import-Module (Join-Path $PSScriptRoot 'DhubBatchesTestUtils.psm1')
+    $PrefectBackends = Get-TestBackend -PrefectOnly
 }
 
 BeforeAll {
@@ -15,28 +16,16 @@ BeforeAll {
         [pscredential]::new($User, (ConvertTo-TestSecureString $Password))
     }
 
-    function Invoke-PrefectApi {
-        <# A raw call to the emulator's Prefect API (to look at what the module created), authenticated with the key. #>
-        param([Parameter(Mandatory)] $Context, [string] $Method = 'GET', [Parameter(Mandatory)][string] $Path, $Body)
-        $splat = @{
-            Method = $Method; Uri = "$($Context.ApiUri)/$Path"; ErrorAction = 'Stop'; Verbose = $false; Debug = $false
-            Headers = @{ Authorization = "Bearer $($Context.TokenText)"; 'X-PREFECT-API-VERSION' = '0.8.4' }
-        }
-        if ($null -ne $Body) { $splat.Body = ($Body | ConvertTo-Json -Depth 10 -Compress); $splat.ContentType = 'application/json' }
-        # Invoke-RestMethod outputs a JSON array as ONE object: enumerate it (wrap calls in @() for arrays).
-        Invoke-RestMethod @splat | ForEach-Object { $_ }
-    }
-
     function Get-PrefectStat([Parameter(Mandatory)] $Context) { Invoke-EmulatorControl $Context GET 'prefect/stats' }
 
     function Get-RequestPath($Request) { '/' + ($Request.pathSegments -join '/') }
 }
 
-Describe 'Prefect backend' -Tag 'Prefect' {
+Describe 'Prefect backend (<Name>)' -Tag 'Prefect' -ForEach $PrefectBackends {
     BeforeAll {
         $script:SavedEnvironment = Save-TestConnectionEnvironment -EmptyHome (Join-Path $TestDrive 'prefect-home')
-        # The key (Bearer, §2.1) and self-hosted basic auth (§2.2) are both accepted by this emulator.
-        $script:T = Start-TestBackend -Backend Prefect -ExtraArguments @('--prefect-auth-string', $AuthString)
+        # The key (Bearer, §2.1) and self-hosted basic auth are both accepted by this emulator.
+        $script:T = Start-TestBackend -Backend Prefect -PrefectVersion $PrefectVersion -ExtraArguments @('--prefect-auth-string', $AuthString)
     }
     AfterAll {
         Disconnect-Dhub
@@ -44,7 +33,7 @@ Describe 'Prefect backend' -Tag 'Prefect' {
         Restore-TestConnectionEnvironment $SavedEnvironment
     }
 
-    Context 'Connections (§2)' {
+    Context 'Connections' {
         BeforeAll { Reset-Emulator $T }
         AfterEach {
             Disconnect-Dhub
@@ -64,19 +53,19 @@ Describe 'Prefect backend' -Tag 'Prefect' {
             Get-DhubConnection | Should -BeNullOrEmpty
         }
 
-        It 'Connect-Dhub -Credential is Basic user:pass (§2.2), verified by an authenticated call (not /health)' {
+        It 'Connect-Dhub -Credential is Basic user:pass, verified by an authenticated call (not /health)' {
             Clear-EmulatorRequest $T
             $user, $password = $AuthString -split ':', 2
             $connection = Connect-Dhub -Uri $T.ApiUri -Backend Prefect -Credential (New-TestCredential $user $password) -PassThru
             "$($connection.Authentication)" | Should -Be 'Basic'
             $verify = @(Get-EmulatorRequest $T)
             $verify.Count | Should -BeGreaterThan 0
-            @($verify | Where-Object { (Get-RequestPath $_) -notmatch '/health$|/ready$' }).Count | Should -BeGreaterThan 0 -Because '§2.2: /health is exempt from auth and proves nothing'
+            @($verify | Where-Object { (Get-RequestPath $_) -notmatch '/health$|/ready$' }).Count | Should -BeGreaterThan 0 -Because '/health is exempt from auth and proves nothing'
             $batch = Start-DhubBatch -PipelineId 'orders'
             (Get-DhubBatch -PipelineId 'orders' -Id $batch.Id).Id | Should -Be $batch.Id
         }
 
-        It 'Connect-Dhub -Credential with a wrong password is DhubUnauthorized (§2.2)' {
+        It 'Connect-Dhub -Credential with a wrong password is DhubUnauthorized' {
             $user = ($AuthString -split ':', 2)[0]
             $caught = $null
             try { Connect-Dhub -Uri $T.ApiUri -Backend Prefect -Credential (New-TestCredential $user 'not-the-password') }
@@ -86,7 +75,7 @@ Describe 'Prefect backend' -Tag 'Prefect' {
             $caught.CategoryInfo.Category | Should -Be 'AuthenticationError'
         }
 
-        It 'PREFECT_API_URL + PREFECT_API_KEY connects with Bearer (§2.3)' {
+        It 'PREFECT_API_URL + PREFECT_API_KEY connects with Bearer' {
             [Environment]::SetEnvironmentVariable('PREFECT_API_URL', $T.ApiUri)
             [Environment]::SetEnvironmentVariable('PREFECT_API_KEY', $T.TokenText)
             $batch = Start-DhubBatch -PipelineId 'orders'
@@ -95,7 +84,7 @@ Describe 'Prefect backend' -Tag 'Prefect' {
             (Get-DhubConnection).Source | Should -Match 'PREFECT_API_URL'
         }
 
-        It 'PREFECT_API_AUTH_STRING is Basic and wins over PREFECT_API_KEY (§2.2 SDK precedence)' {
+        It 'PREFECT_API_AUTH_STRING is Basic and wins over PREFECT_API_KEY' {
             [Environment]::SetEnvironmentVariable('PREFECT_API_URL', $T.ApiUri)
             [Environment]::SetEnvironmentVariable('PREFECT_API_KEY', 'pnu_wrong-key')
             [Environment]::SetEnvironmentVariable('PREFECT_API_AUTH_STRING', $AuthString)
@@ -103,7 +92,7 @@ Describe 'Prefect backend' -Tag 'Prefect' {
             "$((Get-DhubConnection).Authentication)" | Should -Be 'Basic'
         }
 
-        It 'a wrong PREFECT_API_AUTH_STRING is used (and refused) even next to a right key (§2.2)' {
+        It 'a wrong PREFECT_API_AUTH_STRING is used (and refused) even next to a right key' {
             [Environment]::SetEnvironmentVariable('PREFECT_API_URL', $T.ApiUri)
             [Environment]::SetEnvironmentVariable('PREFECT_API_KEY', $T.TokenText)
             [Environment]::SetEnvironmentVariable('PREFECT_API_AUTH_STRING', 'admin:wrong')
@@ -111,7 +100,7 @@ Describe 'Prefect backend' -Tag 'Prefect' {
             Get-TestErrorId $errors[0] | Should -Be 'DhubUnauthorized'
         }
 
-        It 'profiles.toml at PREFECT_PROFILES_PATH, profile chosen by PREFECT_PROFILE over active (§2.4)' {
+        It 'profiles.toml at PREFECT_PROFILES_PATH, profile chosen by PREFECT_PROFILE over active' {
             $path = Join-Path $TestDrive 'elsewhere/profiles.toml'
             $null = New-Item -ItemType Directory -Force (Split-Path $path)
             @"
@@ -134,7 +123,7 @@ PREFECT_API_KEY = "$($T.TokenText)"
             $current.Source | Should -Match 'emulator'
         }
 
-        It 'profiles.toml in PREFECT_HOME, the active profile, with PREFECT_API_AUTH_STRING (§2.4)' {
+        It 'profiles.toml in PREFECT_HOME, the active profile, with PREFECT_API_AUTH_STRING' {
             $home2 = Join-Path $TestDrive 'home-with-profile'
             $null = New-Item -ItemType Directory -Force $home2
             @"
@@ -151,18 +140,18 @@ PREFECT_API_AUTH_STRING = "$AuthString"
         }
     }
 
-    Context 'Start (§5)' {
+    Context 'Start' {
         BeforeAll { Connect-TestBackend $T }
         BeforeEach { Reset-Emulator $T }
 
-        It 'a create_flow_run whose answer is lost is retried with the same key: one run, answered 200 (§5.2)' {
+        It 'a create_flow_run whose answer is lost is retried with the same key: one run, answered 200' {
             $null = Add-EmulatorFault $T -Operation Start @{ mode = 'applyThenDrop'; times = 1 }
             Clear-EmulatorRequest $T
             $batch = Start-DhubBatch -PipelineId 'orders' -ErrorVariable errors
             $errors.Count | Should -Be 0
             $posts = @(Get-EmulatorRequest $T -Operation Start)
             $posts.Count | Should -Be 2
-            $posts[1].status | Should -Be 200 -Because '§5.2: the existing run comes back with 200, not 201'
+            $posts[1].status | Should -Be 200 -Because 'the existing run comes back with 200, not 201'
             $stat = Get-EmulatorStat $T 'orders'
             $stat.batches | Should -Be 1
             $stat.created | Should -Be 1
@@ -170,24 +159,24 @@ PREFECT_API_AUTH_STRING = "$AuthString"
             @(Get-DhubBatch -PipelineId 'orders' -All).Id | Should -Be @($batch.Id)
         }
 
-        It '-PipelineVersion reaches the run as parameters.pipeline_version and tag pv:(version) (§5.3)' {
+        It '-PipelineVersion reaches the run as parameters.pipeline_version and tag pv:(version)' {
             $batch = Start-DhubBatch -PipelineId 'orders' -PipelineVersion '2.1 beta'
-            $run = Invoke-PrefectApi $T -Path "flow_runs/$($batch.Id)"
+            $run = Invoke-TestPrefectApi $T -Path "flow_runs/$($batch.Id)"
             $run.parameters.pipeline_version | Should -Be '2.1 beta'
             $run.tags | Should -Contain 'pv:2.1 beta'
-            $run.idempotency_key | Should -Match '^orders:[0-9a-f-]{36}$' -Because '§5.2: the key names the pipeline'
+            $run.idempotency_key | Should -Match '^orders:[0-9a-f-]{36}$' -Because 'keys are per flow, so the key names the pipeline'
         }
 
-        It '-Parameter reaches the run''s parameters (§5)' {
+        It '-Parameter reaches the run''s parameters' {
             $batch = Start-DhubBatch -PipelineId 'orders' -Parameter @{ region = 'eu'; partitions = 4; full_refresh = $true }
-            $run = Invoke-PrefectApi $T -Path "flow_runs/$($batch.Id)"
+            $run = Invoke-TestPrefectApi $T -Path "flow_runs/$($batch.Id)"
             $run.parameters.region | Should -Be 'eu'
             $run.parameters.partitions | Should -Be 4
             $run.parameters.full_refresh | Should -BeTrue
             $run.parameters.PSObject.Properties.Name | Should -Not -Contain 'pipeline_version'
         }
 
-        It 'a malformed flow run id is DhubBatchNotFound without a request (§7)' {
+        It 'a malformed flow run id is DhubBatchNotFound without a request' {
             Clear-EmulatorRequest $T
             Get-DhubBatch -PipelineId 'orders' -Id 'batch-doesnotexist' -ErrorVariable errors -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
             Get-TestErrorId $errors[0] | Should -Be 'DhubBatchNotFound'
@@ -196,7 +185,7 @@ PREFECT_API_AUTH_STRING = "$AuthString"
         }
     }
 
-    Context 'Stop and remove (§9, §10)' {
+    Context 'Stop and remove' {
         BeforeAll { Connect-TestBackend $T }
         BeforeEach {
             Reset-Emulator $T
@@ -205,7 +194,7 @@ PREFECT_API_AUTH_STRING = "$AuthString"
             Add-EmulatorPipeline $T 'paced' -StepSeconds 1
         }
 
-        It 'a scheduled run: REJECT with CANCELLED is success (§9)' {
+        It 'a scheduled run: REJECT with CANCELLED is success' {
             $batch = Start-DhubBatch -PipelineId 'slow-pipeline'
             Stop-DhubBatch -PipelineId 'slow-pipeline' -Id $batch.Id -ErrorVariable errors -WarningVariable warnings
             $errors.Count | Should -Be 0
@@ -216,7 +205,7 @@ PREFECT_API_AUTH_STRING = "$AuthString"
             (Get-PrefectStat $T).setStateCalls | Should -Be 1
         }
 
-        It 'a running run: ACCEPT -> CANCELLING (State Running), then -Wait returns when CANCELLED (§9)' {
+        It 'a running run: ACCEPT -> CANCELLING (State Running), then -Wait returns when CANCELLED' {
             $batch = Start-DhubBatch -PipelineId 'paced'
             Wait-TestCondition -TimeoutSec 10 { (Get-DhubBatch -PipelineId 'paced' -Id $batch.Id).EngineState -eq 'RUNNING' } | Should -BeTrue
             Stop-DhubBatch -PipelineId 'paced' -Id $batch.Id -ErrorVariable errors
@@ -232,7 +221,7 @@ PREFECT_API_AUTH_STRING = "$AuthString"
             $done.Outcome | Should -Be ([DhubBatches.BatchOutcome]::Stopped)
         }
 
-        It 'a finished run: ABORT is a warning, not an error (§9)' {
+        It 'a finished run: ABORT is a warning, not an error' {
             Add-EmulatorSeed $T 'orders' 1
             $finished = Get-DhubBatch -PipelineId 'orders'
             $finished.IsComplete | Should -BeTrue
@@ -243,7 +232,7 @@ PREFECT_API_AUTH_STRING = "$AuthString"
             (Get-DhubBatch -PipelineId 'orders' -Id $finished.Id).EngineState | Should -Be 'COMPLETED'
         }
 
-        It 'WAIT is answered, then the proposal is retried after its delay (§9)' {
+        It 'WAIT is answered, then the proposal is retried after its delay' {
             $batch = Start-DhubBatch -PipelineId 'slow-pipeline'
             $null = Invoke-EmulatorControl $T POST 'prefect/set-state-wait' @{ count = 1 }
             $elapsed = Measure-Command { Stop-DhubBatch -PipelineId 'slow-pipeline' -Id $batch.Id -ErrorVariable script:errors }
@@ -253,7 +242,7 @@ PREFECT_API_AUTH_STRING = "$AuthString"
             (Get-DhubBatch -PipelineId 'slow-pipeline' -Id $batch.Id).EngineState | Should -Be 'CANCELLED'
         }
 
-        It 'Remove-DhubBatch -Force of a running run cancels, waits for CANCELLED, then DELETE -> 204 (§10)' {
+        It 'Remove-DhubBatch -Force of a running run cancels, waits for CANCELLED, then DELETE -> 204' {
             $batch = Start-DhubBatch -PipelineId 'paced'
             Wait-TestCondition -TimeoutSec 10 { (Get-DhubBatch -PipelineId 'paced' -Id $batch.Id).EngineState -eq 'RUNNING' } | Should -BeTrue
             Clear-EmulatorRequest $T
@@ -272,7 +261,7 @@ PREFECT_API_AUTH_STRING = "$AuthString"
         }
     }
 
-    Context 'Steps and offsets (§8)' {
+    Context 'Steps and offsets' {
         BeforeAll {
             Connect-TestBackend $T
             Reset-Emulator $T
@@ -281,8 +270,8 @@ PREFECT_API_AUTH_STRING = "$AuthString"
             $script:ObjectRun = Start-DhubBatch -PipelineId 'object-data-orders' -Wait -PollingInterval 0.2 -Timeout 60
         }
 
-        It 'offsets from artifacts whose data is a JSON string (§8.2, the SDK helpers'' shape)' {
-            $raw = @(Invoke-PrefectApi $T POST 'artifacts/filter' @{ artifacts = @{ flow_run_id = @{ any_ = @($StringRun.Id) }; type = @{ any_ = @('offsets') } } })
+        It 'offsets from artifacts whose data is a JSON string' {
+            $raw = @(Invoke-TestPrefectApi $T POST 'artifacts/filter' @{ artifacts = @{ flow_run_id = @{ any_ = @($StringRun.Id) }; type = @{ any_ = @('offsets') } } })
             $raw.Count | Should -BeGreaterThan 0
             $raw[0].data | Should -BeOfType ([string]) -Because 'the emulator stores this pipeline''s data as a string'
             $StringRun.Steps.Name | Should -Be @('extract', 'transform', 'load')
@@ -293,8 +282,8 @@ PREFECT_API_AUTH_STRING = "$AuthString"
             $StringRun.Steps[0].OffsetSummary | Should -Be 'partition_0=1000; partition_1=500'
         }
 
-        It 'offsets from artifacts whose data is a JSON object (§8.2, a raw ArtifactCreate)' {
-            $raw = @(Invoke-PrefectApi $T POST 'artifacts/filter' @{ artifacts = @{ flow_run_id = @{ any_ = @($ObjectRun.Id) }; type = @{ any_ = @('offsets') } } })
+        It 'offsets from artifacts whose data is a JSON object' {
+            $raw = @(Invoke-TestPrefectApi $T POST 'artifacts/filter' @{ artifacts = @{ flow_run_id = @{ any_ = @($ObjectRun.Id) }; type = @{ any_ = @('offsets') } } })
             $raw.Count | Should -BeGreaterThan 0
             $raw[0].data | Should -Not -BeOfType ([string])
             $ObjectRun.Outcome | Should -Be ([DhubBatches.BatchOutcome]::Succeeded)
@@ -304,15 +293,15 @@ PREFECT_API_AUTH_STRING = "$AuthString"
             }
         }
 
-        It 'step names drop the task run''s trailing -(dynamic_key) (§8.1)' {
-            $tasks = @(Invoke-PrefectApi $T POST 'task_runs/filter' @{ task_runs = @{ flow_run_id = @{ any_ = @($StringRun.Id) } }; sort = 'EXPECTED_START_TIME_ASC' })
+        It 'step names drop the task run''s trailing -(dynamic_key)' {
+            $tasks = @(Invoke-TestPrefectApi $T POST 'task_runs/filter' @{ task_runs = @{ flow_run_id = @{ any_ = @($StringRun.Id) } }; sort = 'EXPECTED_START_TIME_ASC' })
             $tasks.name | Should -Be @('extract-0', 'transform-0', 'load-0')
             $StringRun.Steps.Name | Should -Be @('extract', 'transform', 'load')
         }
 
-        It 'only task runs of the current run_count count; runs sharing a name form one step (§8.1, interface.md mapping)' {
+        It 'only task runs of the current run_count count; runs sharing a name form one step' {
             # The emulator never retries a flow run, so the server's answers are replaced: run_count 2, with a failed task run of attempt 1.
-            $run = Invoke-PrefectApi $T -Path "flow_runs/$($StringRun.Id)"
+            $run = Invoke-TestPrefectApi $T -Path "flow_runs/$($StringRun.Id)"
             $run.run_count = 2
             $run.state_type = 'RUNNING'; $run.state_name = 'Running'; $run.state.type = 'RUNNING'; $run.state.name = 'Running'
             $t0 = [DateTimeOffset]::UtcNow.AddMinutes(-5)
@@ -342,7 +331,7 @@ PREFECT_API_AUTH_STRING = "$AuthString"
         }
     }
 
-    Context 'Lists (§6)' {
+    Context 'Lists' {
         BeforeAll {
             Connect-TestBackend $T
             Reset-Emulator $T
@@ -350,7 +339,7 @@ PREFECT_API_AUTH_STRING = "$AuthString"
         }
         BeforeEach { Clear-EmulatorRequest $T }
 
-        It '-PageSize 1000 never asks for more than 200 (§6.1: the server answers 422 above that)' {
+        It '-PageSize 1000 never asks for more than 200' {
             $all = @(Get-DhubBatch -PipelineId 'orders' -All -PageSize 1000 -ErrorVariable errors)
             $errors.Count | Should -Be 0
             $all.Count | Should -Be 250
@@ -360,23 +349,23 @@ PREFECT_API_AUTH_STRING = "$AuthString"
             @(Get-EmulatorRequest $T | Where-Object { $_.status -eq 422 -and (Get-RequestPath $_) -notmatch '/csrf-token$' }).Count | Should -Be 0
         }
 
-        It 'lists newest first by EXPECTED_START_TIME_DESC, not the default ID_DESC (§6.1)' {
+        It 'lists newest first by EXPECTED_START_TIME_DESC, not the default ID_DESC' {
             $listed = @(Get-DhubBatch -PipelineId 'orders' -All -First 50)
-            $deployment = Invoke-PrefectApi $T -Path 'deployments/name/run-pipeline/orders'
-            $byTime = @(Invoke-PrefectApi $T POST 'flow_runs/filter' @{ flow_runs = @{ deployment_id = @{ any_ = @($deployment.id) } }; sort = 'EXPECTED_START_TIME_DESC'; limit = 50 })
-            $byId = @(Invoke-PrefectApi $T POST 'flow_runs/filter' @{ flow_runs = @{ deployment_id = @{ any_ = @($deployment.id) } }; limit = 50 })
+            $deployment = Invoke-TestPrefectApi $T -Path 'deployments/name/run-pipeline/orders'
+            $byTime = @(Invoke-TestPrefectApi $T POST 'flow_runs/filter' @{ flow_runs = @{ deployment_id = @{ any_ = @($deployment.id) } }; sort = 'EXPECTED_START_TIME_DESC'; limit = 50 })
+            $byId = @(Invoke-TestPrefectApi $T POST 'flow_runs/filter' @{ flow_runs = @{ deployment_id = @{ any_ = @($deployment.id) } }; limit = 50 })
             $listed.Id | Should -Be @($byTime.id)
             ($listed.Id -join ',') | Should -Not -Be ($byId.id -join ',') -Because 'random UUIDs are not chronological'
         }
 
-        It 'the latest run is the newest started one (§6.1)' {
+        It 'the latest run is the newest started one' {
             $newest = @(1..3 | ForEach-Object { Start-DhubBatch -PipelineId 'orders' })[-1]
             (Get-DhubBatch -PipelineId 'orders').Id | Should -Be $newest.Id
         }
 
-        It '-IncludeTotalCount gives the exact count from /flow_runs/count (§6.2)' {
-            $deployment = Invoke-PrefectApi $T -Path 'deployments/name/run-pipeline/orders'
-            $count = Invoke-PrefectApi $T POST 'flow_runs/count' @{ flow_runs = @{ deployment_id = @{ any_ = @($deployment.id) } } }
+        It '-IncludeTotalCount gives the exact count from /flow_runs/count' {
+            $deployment = Invoke-TestPrefectApi $T -Path 'deployments/name/run-pipeline/orders'
+            $count = Invoke-TestPrefectApi $T POST 'flow_runs/count' @{ flow_runs = @{ deployment_id = @{ any_ = @($deployment.id) } } }
             $count | Should -BeGreaterOrEqual 250
             $output = @(Get-DhubBatch -PipelineId 'orders' -All -IncludeTotalCount -First 2)
             $output.Count | Should -Be 3
@@ -385,7 +374,7 @@ PREFECT_API_AUTH_STRING = "$AuthString"
         }
     }
 
-    Context 'Headers (§1.2)' {
+    Context 'Headers' {
         BeforeAll {
             Connect-TestBackend $T
             Reset-Emulator $T
@@ -406,10 +395,10 @@ PREFECT_API_AUTH_STRING = "$AuthString"
         }
     }
 
-    Context 'CSRF on (§2.5)' {
+    Context 'CSRF on' {
         BeforeAll {
             Disconnect-Dhub
-            $script:C = Start-TestBackend -Backend Prefect -ExtraArguments @('--prefect-csrf')
+            $script:C = Start-TestBackend -Backend Prefect -PrefectVersion $PrefectVersion -ExtraArguments @('--prefect-csrf')
             Connect-TestBackend $C
             Add-EmulatorPipeline $C 'slow-pipeline' -StepSeconds 60
         }
@@ -445,7 +434,7 @@ PREFECT_API_AUTH_STRING = "$AuthString"
         }
     }
 
-    Context 'CSRF off (§2.5)' {
+    Context 'CSRF off' {
         BeforeAll {
             Connect-TestBackend $T
             Reset-Emulator $T

@@ -29,6 +29,8 @@ internal static class PrefectControlEndpoints
             ("POST", "csrf/expire") => ControlEndpoints.Ok(context, prefect.ExpireCsrfTokens),
             ("PUT", "settings") => SettingsAsync(context, state),
             ("GET", "settings") => SettingsAnswer(context, state),
+            // What clients really sent (the last 1,000 bodies): tests count polls by the ids a filter names.
+            ("GET", "bodies") => JsonResponse.WriteObjectAsync(context, 200, prefect.RequestBodies),
             ("GET", "stats") => JsonResponse.WriteObjectAsync(context, 200, new
             {
                 version = prefect.Version,
