@@ -11,7 +11,7 @@ using Xunit;
 namespace DhubBatches.Tests;
 
 /// <summary>
-/// The Prefect engine over real HTTP against the emulator's Prefect API (prefect-rest.md; each test names the § it
+/// The Prefect engine over real HTTP against the emulator's Prefect API (docs/prefect.md; each test names the behaviour it
 /// checks). The emulator runs on a manual clock, so flow-run lifecycles move only when a test advances it.
 /// </summary>
 public sealed class PrefectEngineTests : PrefectTestBase
@@ -25,7 +25,7 @@ public sealed class PrefectEngineTests : PrefectTestBase
 
     private static Task<T> Ok<T>(Func<CancellationToken, Task<T>> call) => call(CancellationToken.None);
 
-    // ---- §3 / §2.1 / §2.2 connection checks and authentication ----
+    // ---- connection checks and authentication ----
 
     [Fact]
     public async Task S3_verify_on_a_self_hosted_server_calls_admin_version()
@@ -55,7 +55,7 @@ public sealed class PrefectEngineTests : PrefectTestBase
 
         Assert.Equal(DhubErrorKind.DhubUnauthorized, wrong.Kind);
         Assert.Equal(DhubErrorKind.DhubUnauthorized, missing.Kind);
-        Assert.Contains("Unauthorized", wrong.Message); // §1.5: exception_message of the 401 body
+        Assert.Contains("Unauthorized", wrong.Message); // exception_message of the 401 body
         Assert.DoesNotContain("pnu_wrong-key", wrong.ToString());
         Assert.Equal(new[] { 200, 401, 401 }, Prefect().Select(r => r.Status));
         Assert.Equal(new[] { "present", "present", "absent" }, Prefect().Select(r => r.Authorization));
@@ -79,7 +79,7 @@ public sealed class PrefectEngineTests : PrefectTestBase
         Assert.All(Prefect().Where(r => Route(r) != "csrf-token").Take(3), r => Assert.True(r.Status is >= 200 and < 300, $"{r.Method} {r.RawTarget} -> {r.Status}"));
     }
 
-    // ---- §4 / §5 start ----
+    // ---- start ----
 
     [Fact]
     public async Task S4_start_resolves_the_deployment_once_and_caches_its_id()
@@ -119,7 +119,7 @@ public sealed class PrefectEngineTests : PrefectTestBase
         var creates = Prefect("POST");
         Assert.Equal(2, creates.Count);
         Assert.True(creates[0].Aborted);
-        Assert.Equal(200, creates[1].Status); // §5.2: the existing run, 200 not 201
+        Assert.Equal(200, creates[1].Status); // the existing run, 200 not 201
         var keys = Bodies("/create_flow_run").Select(b => b.GetProperty("idempotency_key").GetString()!).ToList();
         Assert.Equal(2, keys.Count);
         Assert.Equal(keys[0], keys[1]);
@@ -148,14 +148,14 @@ public sealed class PrefectEngineTests : PrefectTestBase
         Assert.Equal("1.4.2", withVersion.GetProperty("parameters").GetProperty("pipeline_version").GetString());
         Assert.Equal(JsonValueKind.False, withVersion.GetProperty("parameters").GetProperty("full_refresh").ValueKind);
         Assert.Equal(new[] { "pv:1.4.2" }, withVersion.GetProperty("tags").EnumerateArray().Select(t => t.GetString()));
-        // §1.3: what is not set is left out, never null.
+        // what is not set is left out, never null.
         var plain = bodies[1];
         Assert.False(plain.TryGetProperty("parameters", out _));
         Assert.False(plain.TryGetProperty("tags", out _));
         Assert.Equal(new[] { "idempotency_key" }, plain.EnumerateObject().Select(p => p.Name));
     }
 
-    // ---- §6 lists ----
+    // ---- lists ----
 
     [Fact]
     public async Task S6_1_latest_sorts_by_expected_start_time_desc_with_limit_1()
@@ -208,7 +208,7 @@ public sealed class PrefectEngineTests : PrefectTestBase
         Assert.Equal(new[] { 0, 200, 400 }, runQueries.Select(q => q.GetProperty("offset").GetInt32()));
         Assert.All(runQueries, q => Assert.Equal(200, q.GetProperty("limit").GetInt32()));
         Assert.All(runQueries, q => Assert.Equal("EXPECTED_START_TIME_DESC", q.GetProperty("sort").GetString()));
-        // Every filter the engine sent (flow runs, task runs, artifacts) stays within Prefect's cap (§6.1).
+        // Every filter the engine sent (flow runs, task runs, artifacts) stays within Prefect's cap.
         Assert.All(State.Prefect.RequestBodies, b =>
         {
             using var doc = JsonDocument.Parse(b.Body);
@@ -217,7 +217,7 @@ public sealed class PrefectEngineTests : PrefectTestBase
                 Assert.InRange(limit.GetInt32(), 1, 200);
             }
         });
-        Assert.DoesNotContain(Prefect(), r => r.Status == 422 && Route(r) != "csrf-token"); // §2.5: that 422 only says "no CSRF"
+        Assert.DoesNotContain(Prefect(), r => r.Status == 422 && Route(r) != "csrf-token"); // that 422 only says "no CSRF"
         Assert.All(all, b => Assert.Equal(3, b.Steps.Count));
 
         State.ClearRequests();
@@ -245,7 +245,7 @@ public sealed class PrefectEngineTests : PrefectTestBase
         Assert.Equal(new[] { "flow_runs" }, count.EnumerateObject().Select(p => p.Name)); // no sort/limit/offset
     }
 
-    // ---- §7 / §8 one run with its steps ----
+    // ---- one run with its steps ----
 
     [Fact]
     public async Task S7_S8_one_get_costs_a_bounded_number_of_requests()
@@ -262,7 +262,7 @@ public sealed class PrefectEngineTests : PrefectTestBase
         var batch = await engine.GetAsync("orders", id, CancellationToken.None);
 
         Assert.Equal(3, batch.Steps.Count); // three steps, yet not a request per step
-        // The one-off CSRF probe of a new connection (§2.5) is not part of reading a batch.
+        // The one-off CSRF probe of a new connection is not part of reading a batch.
         var requests = Prefect().Where(r => Route(r) != "csrf-token").ToList();
         Assert.True(requests.Count <= 4, string.Join(", ", requests.Select(r => r.Method + " " + Route(r))));
         State.ClearRequests();
@@ -329,7 +329,7 @@ public sealed class PrefectEngineTests : PrefectTestBase
     }
 
     [Theory]
-    [InlineData("orders")] // data stored as a JSON string, as Prefect's SDK helpers do (§8.2)
+    [InlineData("orders")] // data stored as a JSON string, as Prefect's SDK helpers do
     [InlineData("object-data-x")] // data stored as a JSON object (a raw ArtifactCreate)
     public async Task S8_2_offsets_are_read_from_string_and_object_data(string pipeline)
     {
@@ -351,7 +351,7 @@ public sealed class PrefectEngineTests : PrefectTestBase
         Assert.Equal("offsets", Assert.Single(artifactQuery.GetProperty("artifacts").GetProperty("type").GetProperty("any_").EnumerateArray()).GetString());
     }
 
-    // ---- §9 stop ----
+    // ---- stop ----
 
     private void AssertCancellingProposals(int expected)
     {
@@ -439,7 +439,7 @@ public sealed class PrefectEngineTests : PrefectTestBase
         Assert.True(posts[1].Timestamp - posts[0].Timestamp >= TimeSpan.FromMilliseconds(900), "WAIT's delay_seconds (1) was honoured");
     }
 
-    // ---- §10 remove ----
+    // ---- remove ----
 
     [Fact]
     public async Task S10_remove_of_a_running_run_cancels_waits_for_terminal_then_deletes_with_204()
@@ -481,7 +481,7 @@ public sealed class PrefectEngineTests : PrefectTestBase
         Assert.Single(State.Prefect.DeletedRuns);
     }
 
-    // ---- ids and errors (§7, §1.5) ----
+    // ---- ids and errors ----
 
     [Fact]
     public async Task S7_a_flow_run_of_another_pipeline_is_DhubBatchNotFound()
@@ -549,7 +549,7 @@ public sealed class PrefectEngineTests : PrefectTestBase
         Assert.Contains("Validation failed for field 'x'", conflict.Message);
     }
 
-    // ---- §2.5 CSRF ----
+    // ---- CSRF ----
 
     [Fact]
     public async Task S2_5_csrf_on_token_fetched_lazily_once_and_renewed_after_expiry()
@@ -594,7 +594,7 @@ public sealed class PrefectEngineTests : PrefectTestBase
         Assert.All(Prefect().Where(r => r != token), r => Assert.True(r.Status is >= 200 and < 300, $"{r.Method} {r.RawTarget} -> {r.Status}"));
     }
 
-    // ---- §1.2 headers ----
+    // ---- headers ----
 
     [Fact]
     public async Task S1_2_every_request_carries_X_PREFECT_API_VERSION_0_8_4()

@@ -43,17 +43,17 @@ $script:TestBackends = @{
         IdempotentStart = $false
     }
     Prefect = @{
-        # prefect-rest.md §1.1: PREFECT_API_URL includes the API path; the emulator serves Prefect under /prefect/api.
+        # PREFECT_API_URL includes the API path; the emulator serves Prefect under /prefect/api.
         ApiUri = { param([string] $EmulatorUrl) "$EmulatorUrl/prefect/api" }
-        # §2.3: PREFECT_API_KEY is sent as Bearer (the emulator is started with the same key required).
+        # PREFECT_API_KEY is sent as Bearer (the emulator is started with the same key required).
         Environment = { param($Context) @{ PREFECT_API_URL = $Context.ApiUri; PREFECT_API_KEY = $Context.TokenText } }
         Routes = @{
-            Start  = @{ Method = 'POST'; PathPattern = '^/prefect/api/deployments/[^/]+/create_flow_run$' }   # §5
-            Latest = @{ Method = 'POST'; PathPattern = '^/prefect/api/flow_runs/filter$' }                   # §6.1
-            Get    = @{ Method = 'GET'; PathPattern = '^/prefect/api/flow_runs/[^/]+$' }                     # §7
-            List   = @{ Method = 'POST'; PathPattern = '^/prefect/api/flow_runs/filter$' }                   # §6.1
-            Stop   = @{ Method = 'POST'; PathPattern = '^/prefect/api/flow_runs/[^/]+/set_state$' }          # §9
-            Remove = @{ Method = 'DELETE'; PathPattern = '^/prefect/api/flow_runs/[^/]+$' }                  # §10
+            Start  = @{ Method = 'POST'; PathPattern = '^/prefect/api/deployments/[^/]+/create_flow_run$' }
+            Latest = @{ Method = 'POST'; PathPattern = '^/prefect/api/flow_runs/filter$' }
+            Get    = @{ Method = 'GET'; PathPattern = '^/prefect/api/flow_runs/[^/]+$' }
+            List   = @{ Method = 'POST'; PathPattern = '^/prefect/api/flow_runs/filter$' }
+            Stop   = @{ Method = 'POST'; PathPattern = '^/prefect/api/flow_runs/[^/]+/set_state$' }
+            Remove = @{ Method = 'DELETE'; PathPattern = '^/prefect/api/flow_runs/[^/]+$' }
             Any    = @{ Method = $null; PathPattern = '^/prefect/api/' }
             # A wait's polls: one flow_runs/filter by id for many runs.
             Poll   = @{ Method = 'POST'; PathPattern = '^/prefect/api/flow_runs/filter$' }
@@ -61,10 +61,10 @@ $script:TestBackends = @{
         ControlPrefix = 'prefect/'
         # prefect/api/flow_runs/<id>/...
         BatchIdSegment = 3
-        # §7: flow run ids are UUIDs (a malformed one is rejected client-side); this one exists nowhere -> 404.
+        # flow run ids are UUIDs (a malformed one is rejected client-side); this one exists nowhere -> 404.
         MissingBatchId = '0badc0de-0000-4000-8000-000000000404'
         TokenSettings = { param([string] $Token) @{ Path = 'prefect/settings'; Body = @{ apiKey = $Token } } }
-        # §5.2: create_flow_run with an idempotency key is retried and answered 200 with the same run.
+        # create_flow_run with an idempotency key is retried and answered 200 with the same run.
         IdempotentStart = $true
         # The Prefect side needs its own API key option to require the bearer token.
         EmulatorArguments = { param([string] $Token) @('--prefect-api-key', $Token) }
@@ -265,7 +265,7 @@ function Get-EmulatorStat {
     $entry = $stats.pipelines.PSObject.Properties[$PipelineId]
     if (-not $entry) { return [pscustomobject]@{ batches = 0; created = 0; idempotentRepeats = 0 } }
     if ($Context.Backend -eq 'Prefect') {
-        # Runs that exist, and runs create_flow_run made new (an idempotent repeat creates none, §5.2).
+        # Runs that exist, and runs create_flow_run made new (an idempotent repeat creates none).
         return [pscustomobject]@{ batches = $entry.Value.runs; created = $entry.Value.created; idempotentRepeats = $entry.Value.idempotentRepeats }
     }
     $entry.Value

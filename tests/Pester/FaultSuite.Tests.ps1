@@ -409,7 +409,7 @@ Describe 'Fault suite (<Name>)' -Tag 'FaultSuite' -ForEach $Backends {
                 ($ids -join ',') -ceq ($clean -join ',') | Should -BeTrue -Because 'the faulted listing is the clean listing, in the same order'
             }
             else {
-                # §6.1 newest first (seeded runs are a second apart): one listing is enough to check the order.
+                # newest first (seeded runs are a second apart): one listing is enough to check the order.
                 $times = @($result.Output | ForEach-Object { $_.StartTime })
                 @($times | Where-Object { $null -eq $_ }).Count | Should -Be 0
                 $outOfOrder = 0

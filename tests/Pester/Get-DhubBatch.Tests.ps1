@@ -49,7 +49,7 @@ Describe 'Get-DhubBatch (<Name>)' -Tag 'Get' -ForEach $Backends {
             $latest | Should -BeOfType ([DhubBatches.Batch])
             $latest.Id | Should -Be $Second.Id
             $latest.PipelineId | Should -Be 'orders'
-            # Prefect lists a step only once its task run exists (§8.1), so a just-started run may have none yet.
+            # Prefect lists a step only once its task run exists, so a just-started run may have none yet.
             Wait-TestCondition { (Get-DhubBatch -PipelineId 'orders').Steps.Count -gt 0 } | Should -BeTrue
             (Get-DhubBatch -PipelineId 'orders').Id | Should -Be $Second.Id
         }

@@ -24,7 +24,7 @@ BeforeAll {
 Describe 'Prefect backend (<Name>)' -Tag 'Prefect' -ForEach $PrefectBackends {
     BeforeAll {
         $script:SavedEnvironment = Save-TestConnectionEnvironment -EmptyHome (Join-Path $TestDrive 'prefect-home')
-        # The key (Bearer, §2.1) and self-hosted basic auth are both accepted by this emulator.
+        # A Cloud-style key (Bearer) and self-hosted basic auth are both accepted by this emulator.
         $script:T = Start-TestBackend -Backend Prefect -PrefectVersion $PrefectVersion -ExtraArguments @('--prefect-auth-string', $AuthString)
     }
     AfterAll {
@@ -40,7 +40,7 @@ Describe 'Prefect backend (<Name>)' -Tag 'Prefect' -ForEach $PrefectBackends {
             $null = Save-TestConnectionEnvironment -EmptyHome (Join-Path $TestDrive 'prefect-home')
         }
 
-        It 'Connect-Dhub -Token is Bearer (a Cloud API key, §2.1) and a wrong key is DhubUnauthorized' {
+        It 'Connect-Dhub -Token is Bearer (a Cloud API key) and a wrong key is DhubUnauthorized' {
             $connection = Connect-Dhub -Uri $T.ApiUri -Backend Prefect -Token $T.Token -PassThru
             "$($connection.Authentication)" | Should -Be 'Bearer'
             "$($connection.Backend)" | Should -Be 'Prefect'
@@ -168,7 +168,8 @@ PREFECT_API_AUTH_STRING = "$AuthString"
         }
 
         It '-Parameter reaches the run''s parameters' {
-            $batch = Start-DhubBatch -PipelineId 'orders' -Parameter @{ region = 'eu'; partitions = 4; full_refresh = $true }
+            # open-pipeline's schema takes any key; the others would (rightly) refuse undeclared names.
+            $batch = Start-DhubBatch -PipelineId 'open-pipeline' -Parameter @{ region = 'eu'; partitions = 4; full_refresh = $true }
             $run = Invoke-TestPrefectApi $T -Path "flow_runs/$($batch.Id)"
             $run.parameters.region | Should -Be 'eu'
             $run.parameters.partitions | Should -Be 4
@@ -270,10 +271,11 @@ PREFECT_API_AUTH_STRING = "$AuthString"
             $script:ObjectRun = Start-DhubBatch -PipelineId 'object-data-orders' -Wait -PollingInterval 0.2 -Timeout 60
         }
 
-        It 'offsets from artifacts whose data is a JSON string' {
-            $raw = @(Invoke-TestPrefectApi $T POST 'artifacts/filter' @{ artifacts = @{ flow_run_id = @{ any_ = @($StringRun.Id) }; type = @{ any_ = @('offsets') } } })
+        It 'offsets from markdown artifacts keyed offsets whose data is a JSON string' {
+            $raw = @(Invoke-TestPrefectApi $T POST 'artifacts/filter' @{ artifacts = @{ flow_run_id = @{ any_ = @($StringRun.Id) }; key = @{ any_ = @('offsets') } } })
             $raw.Count | Should -BeGreaterThan 0
-            $raw[0].data | Should -BeOfType ([string]) -Because 'the emulator stores this pipeline''s data as a string'
+            $raw.type | Select-Object -Unique | Should -Be 'markdown' -Because 'create_markdown_artifact(json.dumps(...), key="offsets") writes this'
+            $raw[0].data | Should -BeOfType ([string])
             $StringRun.Steps.Name | Should -Be @('extract', 'transform', 'load')
             foreach ($step in $StringRun.Steps) {
                 $step.Offsets['partition_0'] | Should -Be 1000
@@ -293,9 +295,17 @@ PREFECT_API_AUTH_STRING = "$AuthString"
             }
         }
 
-        It 'step names drop the task run''s trailing -(dynamic_key)' {
+        It 'step names drop the suffix the engine gives each task run' {
             $tasks = @(Invoke-TestPrefectApi $T POST 'task_runs/filter' @{ task_runs = @{ flow_run_id = @{ any_ = @($StringRun.Id) } }; sort = 'EXPECTED_START_TIME_ASC' })
-            $tasks.name | Should -Be @('extract-0', 'transform-0', 'load-0')
+            if ($PrefectVersion -eq 2) {
+                $tasks.name | Should -Be @('extract-0', 'transform-0', 'load-0') -Because 'Prefect 2 appends the per-run counter'
+            }
+            else {
+                foreach ($task in $tasks) {
+                    $task.name | Should -Match '^(extract|transform|load)-[0-9a-f]{3}$' -Because 'Prefect 3 appends three characters of a uuid4 dynamic_key'
+                    $task.name | Should -Be "$($task.name.Split('-')[0])-$($task.dynamic_key.Substring(0, 3))"
+                }
+            }
             $StringRun.Steps.Name | Should -Be @('extract', 'transform', 'load')
         }
 
@@ -345,7 +355,7 @@ PREFECT_API_AUTH_STRING = "$AuthString"
             $all.Count | Should -Be 250
             $lists = @(Get-EmulatorRequest $T -Operation List)
             $lists.Count | Should -Be 2 -Because '250 runs at limit 200 are two pages (the log does not keep bodies)'
-            # (the only 422 allowed is /csrf-token saying CSRF is off, §2.5)
+            # (the only 422 allowed is /csrf-token saying CSRF protection is off)
             @(Get-EmulatorRequest $T | Where-Object { $_.status -eq 422 -and (Get-RequestPath $_) -notmatch '/csrf-token$' }).Count | Should -Be 0
         }
 

@@ -166,11 +166,11 @@ Describe 'Start-DhubBatch (<Name>)' -Tag 'Start' -ForEach $Backends {
         Get-TestErrorId $errors[0] | Should -Be 'DhubBatchFailed'
     }
 
-    It 'a start whose answer is lost creates exactly one batch (dhub: DhubServiceUnavailable; Prefect: retried with its key, §5.2)' {
+    It 'a start whose answer is lost creates exactly one batch (dhub: DhubServiceUnavailable; Prefect: retried with its key)' {
         $null = Add-EmulatorFault $T -Operation Start @{ mode = 'applyThenDrop'; times = 1 }
         $output = Start-DhubBatch -PipelineId 'orders' -ErrorVariable errors -ErrorAction SilentlyContinue
         if ($T.IdempotentStart) {
-            # §5.2: the retried create_flow_run carries the same idempotency key and gets the same run back.
+            # the retried create_flow_run carries the same idempotency key and gets the same run back.
             $errors.Count | Should -Be 0
             @($output).Count | Should -Be 1
             $output.Id | Should -Not -BeNullOrEmpty

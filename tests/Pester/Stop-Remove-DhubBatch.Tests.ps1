@@ -35,7 +35,7 @@ Describe 'Stop-DhubBatch (<Name>)' -Tag 'Stop' -ForEach $Backends {
         } | Should -BeTrue
         Clear-EmulatorRequest $T
         Get-DhubBatch -PipelineId 'paced' -All | Where-Object State -EQ Running | Stop-DhubBatch
-        # Prefect: ACCEPT -> CANCELLING (still Running) until the worker sets CANCELLED (§9); dhub stops at once.
+        # Prefect: ACCEPT -> CANCELLING (still Running) until the worker sets CANCELLED; dhub stops at once.
         Wait-TestCondition -TimeoutSec 20 {
             @(Get-DhubBatch -PipelineId 'paced' -Id $started.Id | Where-Object State -NE ([DhubBatches.BatchState]::Stop)).Count -eq 0
         } | Should -BeTrue
@@ -197,7 +197,7 @@ Describe 'Remove-DhubBatch (<Name>)' -Tag 'Remove' -ForEach $Backends {
         Remove-DhubBatch -PipelineId 'orders' -BatchId $T.MissingBatchId -Force -ErrorVariable errors -ErrorAction SilentlyContinue
         $errors.Count | Should -Be 1
         Get-TestErrorId $errors[0] | Should -Be 'DhubBatchNotFound'
-        # Prefect reads the run first (it must belong to the pipeline and be stopped before a DELETE, §10).
+        # Prefect reads the run first (it must belong to the pipeline and be stopped before a DELETE).
         "$($errors[0])" | Should -Match $(if ($Backend -eq 'Prefect') { 'GET' } else { 'DELETE' })
         "$($errors[0])" | Should -Match '404'
     }

@@ -20,7 +20,7 @@ internal static class RequestCopy
         }
         if (body != null)
         {
-            // A byte array gives the body a Content-Length, which Prefect Cloud requires (§2.1).
+            // A byte array gives the body a Content-Length, which Prefect Cloud requires (docs/prefect.md, Connecting).
             copy.Content = new ByteArrayContent(body);
             if (request.Content != null)
             {

@@ -9,7 +9,7 @@ using System.Threading.Tasks;
 namespace DhubBatches.Engine.Prefect;
 
 /// <summary>
-/// Prefect's CSRF protection (§2.5), lazily: before the first change request ask <c>/csrf-token</c> once; a 422
+/// Prefect's CSRF protection (docs/prefect.md, Connecting), lazily: before the first change request ask <c>/csrf-token</c> once; a 422
 /// or 404 there means the server has none and no header is ever sent again. The token is renewed when it
 /// expires or when the server answers 403 about it (once per request; a second 403 is reported as forbidden).
 /// Runs per attempt, inside the retry pipeline, so a retried request carries a current token.
@@ -27,7 +27,7 @@ internal sealed class CsrfHandler : DelegatingHandler
         : base(inner)
     {
         _apiRoot = apiRoot;
-        _enabled = enabled ? (bool?)null : false; // Prefect Cloud has no CSRF (§2.1): never ask.
+        _enabled = enabled ? (bool?)null : false; // Prefect Cloud has no CSRF protection: never ask.
     }
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)

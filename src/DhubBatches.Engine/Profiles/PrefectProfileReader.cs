@@ -7,7 +7,7 @@ using Tomlyn.Model;
 
 namespace DhubBatches.Engine.Profiles;
 
-/// <summary>Reads the connection settings of one profile from Prefect's profiles.toml (prefect-rest.md §2.4).</summary>
+/// <summary>Reads the connection settings of one profile from Prefect's profiles.toml (docs/prefect.md, Connecting).</summary>
 internal static class PrefectProfileReader
 {
     public static PrefectProfile? Read(string path, string? name)

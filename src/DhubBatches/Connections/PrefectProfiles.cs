@@ -4,7 +4,7 @@ using DhubBatches.Hosting;
 
 namespace DhubBatches.Connections;
 
-/// <summary>A Prefect profile's connection settings (prefect-rest.md §2.4).</summary>
+/// <summary>A Prefect profile's connection settings (docs/prefect.md, Connecting).</summary>
 public sealed class PrefectProfile
 {
     public PrefectProfile(string name, string path)

@@ -9,7 +9,7 @@ namespace DhubBatches.Hosting;
 /// <summary>
 /// The load context of DhubBatches.Engine and its dependencies (Refit, Polly, System.Text.Json …), so that
 /// another module's copy of them in the default context cannot break ours, nor ours theirs
-/// (ps-module-anchors §7). Only used on PowerShell 7 (.NET); the type is never touched elsewhere.
+/// (docs/architecture.md). Only used on PowerShell 7 (.NET); the type is never touched elsewhere.
 /// </summary>
 internal sealed class EngineLoadContext : AssemblyLoadContext
 {
