@@ -19,7 +19,9 @@ param(
     # Folder holding the Gallery package (build.ps1 Package); the package test installs from it.
     [string] $PackagePath,
     # Comma-separated list (build.ps1 passes one string) or an array.
-    [string[]] $Tag
+    [string[]] $Tag,
+    # Test files to run (default: every file in this folder), for running one file while working on it.
+    [string[]] $Path
 )
 
 $ErrorActionPreference = 'Stop'
@@ -49,7 +51,7 @@ $resultsDir = Join-Path $root 'out/test-results'
 $null = New-Item -ItemType Directory -Force $resultsDir
 
 $config = New-PesterConfiguration
-$config.Run.Path = $PSScriptRoot
+$config.Run.Path = if ($Path) { @($Path | ForEach-Object { (Resolve-Path $_).Path }) } else { $PSScriptRoot }
 $config.Run.PassThru = $true
 $config.Run.Exit = $false
 $config.Output.Verbosity = 'Detailed'

@@ -19,6 +19,15 @@ BeforeAll {
     function Get-PrefectStat([Parameter(Mandatory)] $Context) { Invoke-EmulatorControl $Context GET 'prefect/stats' }
 
     function Get-RequestPath($Request) { '/' + ($Request.pathSegments -join '/') }
+
+    function Set-TestPrefectProfile([hashtable] $Setting) {
+        # A PREFECT_HOME of its own holding one active profile with these settings.
+        $prefectHome = Join-Path $TestDrive "home-$([guid]::NewGuid().ToString('n').Substring(0, 8))"
+        $null = New-Item -ItemType Directory -Force $prefectHome
+        $lines = @('active = "mixed"', '', '[profiles.mixed]') + @($Setting.GetEnumerator() | ForEach-Object { '{0} = "{1}"' -f $_.Key, $_.Value })
+        $lines -join "`n" | Set-Content -Path (Join-Path $prefectHome 'profiles.toml') -Encoding utf8NoBOM
+        [Environment]::SetEnvironmentVariable('PREFECT_HOME', $prefectHome)
+    }
 }
 
 Describe 'Prefect backend (<Name>)' -Tag 'Prefect' -ForEach $PrefectBackends {
@@ -137,6 +146,31 @@ PREFECT_API_AUTH_STRING = "$AuthString"
             { Start-DhubBatch -PipelineId 'orders' -ErrorAction Stop } | Should -Not -Throw
             "$((Get-DhubConnection).Authentication)" | Should -Be 'Basic'
             (Get-DhubConnection).Source | Should -Match 'secured'
+        }
+
+        # Each setting comes from the first place that sets it, environment before profile, as Prefect's SDK reads them.
+        It 'PREFECT_API_URL from the environment with the key from the active profile' {
+            Set-TestPrefectProfile -Setting @{ PREFECT_API_URL = "$(Get-FreeLoopbackUrl)/api"; PREFECT_API_KEY = $T.TokenText }
+            [Environment]::SetEnvironmentVariable('PREFECT_API_URL', $T.ApiUri)
+            (Start-DhubBatch -PipelineId 'orders').Backend | Should -Be 'Prefect' -Because 'the profile''s URL points nowhere; the environment''s wins'
+            $current = Get-DhubConnection
+            "$($current.Uri)".TrimEnd('/') | Should -Be $T.ApiUri.TrimEnd('/')
+            "$($current.Authentication)" | Should -Be 'Bearer' -Because 'the key came from the profile'
+        }
+
+        It 'the URL from the active profile with PREFECT_API_KEY from the environment' {
+            Set-TestPrefectProfile -Setting @{ PREFECT_API_URL = $T.ApiUri; PREFECT_API_KEY = 'pnu_wrong-in-profile' }
+            [Environment]::SetEnvironmentVariable('PREFECT_API_KEY', $T.TokenText)
+            { Start-DhubBatch -PipelineId 'orders' -ErrorAction Stop } | Should -Not -Throw -Because 'the environment''s right key wins over the profile''s wrong one'
+            "$((Get-DhubConnection).Authentication)" | Should -Be 'Bearer'
+            (Get-DhubConnection).Source | Should -Match 'mixed'
+        }
+
+        It 'an auth string in the profile wins over PREFECT_API_KEY in the environment' {
+            Set-TestPrefectProfile -Setting @{ PREFECT_API_URL = $T.ApiUri; PREFECT_API_AUTH_STRING = $AuthString }
+            [Environment]::SetEnvironmentVariable('PREFECT_API_KEY', 'pnu_wrong-key')
+            { Start-DhubBatch -PipelineId 'orders' -ErrorAction Stop } | Should -Not -Throw
+            "$((Get-DhubConnection).Authentication)" | Should -Be 'Basic' -Because 'Prefect''s client sends the auth string whenever one is set'
         }
     }
 
