@@ -4,8 +4,9 @@
     bench/results.md. Run through `./build.ps1 Bench` (not part of Test).
 .DESCRIPTION
     1. Import cost and first-command cost.   2. Per-call cost against Invoke-RestMethod and a raw HttpClient loop.
-    3. Get-DhubBatch -All at 1,000 / 10,000 / 100,000 batches.   4. Wait-DhubBatch on 10 / 100 / 1,000 running batches.
-    5. 2 and 3 on the Prefect backend. Each figure is the median of several runs, each run in a fresh pwsh.
+    3. Get-DhubBatch -All at 1,000 / 10,000 / 100,000 batches, and what the 100,000-run Prefect listing's time is made of.
+    4. Wait-DhubBatch on 10 / 100 / 1,000 running batches: requests per round and client CPU.
+    2, 3 and 4 on both backends. Each figure is the median of several runs, each run in a fresh pwsh.
 #>
 param(
     [Parameter(Mandatory)][string] $ModulePath,
@@ -64,7 +65,8 @@ try {
     }
     $sizes = 1000, 10000, 100000
     foreach ($p in @('bench-warm') + ($sizes | ForEach-Object { "bench-$_" })) { $null = Invoke-Control Post "pipelines/$p" @{} }
-    $null = Invoke-Control Post 'pipelines/bench-slow' @{ stepSeconds = 100000 }
+    # Waiting: one slow pipeline per size, so that each wait's batches are all that pipeline has.
+    foreach ($n in 10, 100, 1000) { $null = Invoke-Control Post "pipelines/bench-slow-$n" @{ stepSeconds = 100000 } }
     foreach ($backend in $backends.Keys) {
         $null = & $backends[$backend].Seed 'bench-warm' 50
         foreach ($size in $sizes) { $null = & $backends[$backend].Seed "bench-$size" $size }
@@ -133,62 +135,109 @@ try {
     }
     $md.Add('')
 
-    # 3 + 5. Listing at scale -------------------------------------------------------------------------------------
+    # 3. Listing at scale -----------------------------------------------------------------------------------------
     $md.Add('## 3. `Get-DhubBatch -All` at scale')
     $md.Add('')
     $md.Add('| backend | batches | total | first object | peak memory growth | objects | runs |')
     $md.Add('|---|---|---|---|---|---|---|')
     $growth = @{}
+    $breakdown = $null
     foreach ($backend in $backends.Keys) {
         foreach ($size in $sizes) {
             Write-Host "Listing $size ($backend)..."
-            # 100,000: two runs on dhub (the targets), one on Prefect (about 95 s each; no target) to keep the suite under 15 min.
-            $runsHere = if ($size -ge 100000) { if ($backend -eq 'Prefect') { 1 } else { [math]::Min($Runs, 2) } } else { $Runs }
+            $runsHere = if ($size -ge 100000) { [math]::Min($Runs, 2) } else { $Runs }
             $rs = @(); for ($i = 0; $i -lt $runsHere; $i++) {
-                $rs += Invoke-Scenario Listing @{ ModulePath = $ModulePath; ApiUri = $backends[$backend].ApiUri; Backend = $backend; Token = $token; PipelineId = "bench-$size"; WarmPipelineId = 'bench-warm' }
+                $rs += Invoke-Scenario Listing @{ ModulePath = $ModulePath; ApiUri = $backends[$backend].ApiUri; ControlUri = $emulator.Url; Backend = $backend; Token = $token; PipelineId = "bench-$size"; WarmPipelineId = 'bench-warm' }
             }
             $growth["$backend-$size"] = (Get-Median ($rs.PeakGrowthBytes)) / 1MB
             $md.Add(('| {0} | {1:N0} | {2:N2} s | {3:N0} ms | {4:N1} MB | {5:N0} | {6} |' -f $backend, $size, ((Get-Median ($rs.TotalMs)) / 1000), (Get-Median ($rs.FirstObjectMs)), $growth["$backend-$size"], (Get-Median ($rs.Objects)), $runsHere))
+            if ($backend -eq 'Prefect' -and $size -eq 100000) { $breakdown = $rs | Sort-Object TotalMs | Select-Object -First 1 }
         }
     }
     $md.Add('')
-    $md.Add('Targets (dhub, 100,000 batches): total < 20 s, first object < 200 ms, peak growth < 100 MB, growth from 10,000 to 100,000 < 20 MB.')
+    $md.Add('Targets (100,000 batches): total < 20 s, first object < 200 ms on dhub and < 300 ms on Prefect, peak growth < 100 MB, growth from 10,000 to 100,000 < 20 MB.')
     $md.Add(('Growth from 10,000 to 100,000 (dhub): {0:N1} MB; (Prefect): {1:N1} MB.' -f ($growth['Dhub-100000'] - $growth['Dhub-10000']), ($growth['Prefect-100000'] - $growth['Prefect-10000'])))
     $md.Add('')
+    if ($breakdown) {
+        $server = ($breakdown.Routes | Measure-Object totalMs -Sum).Sum
+        $requests = ($breakdown.Routes | Measure-Object count -Sum).Sum
+        $md.Add(('### What the 100,000-run Prefect listing is made of ({0:N1} s, the faster run)' -f ($breakdown.TotalMs / 1000)))
+        $md.Add('')
+        $md.Add('Each page of 200 runs is one `flow_runs/filter`, then the task runs and the offsets artifacts of those 200 runs, read at the same time, every page of each (3 task runs and 4 offsets artifacts per task run in this history: a task writes its position as it goes). The next page is read while this one is written. Server time is the emulator''s, from each request''s arrival to its answer''s first byte.')
+        $md.Add('')
+        $md.Add('| route | requests | server time | per request |')
+        $md.Add('|---|---|---|---|')
+        foreach ($route in $breakdown.Routes) {
+            $md.Add(('| `{0}` | {1:N0} | {2:N1} s | {3:N2} ms |' -f $route.route, $route.count, ($route.totalMs / 1000), ($route.totalMs / [math]::Max(1, $route.count))))
+        }
+        $md.Add(('| all | {0:N0} | {1:N1} s | {2:N2} ms |' -f $requests, ($server / 1000), ($server / [math]::Max(1, $requests))))
+        $md.Add('')
+        $md.Add(('Client: {0:N1} s of CPU in the listing process (HTTP, JSON, mapping, PowerShell''s pipeline), over {1:N1} s of wall time; the server''s {2:N1} s overlap it (two requests at a time, and the next page while this one is written).' -f ($breakdown.ClientCpuMs / 1000), ($breakdown.TotalMs / 1000), ($server / 1000)))
+        $md.Add('')
+    }
 
     # 4. Waiting at scale ------------------------------------------------------------------------------------------
-    $md.Add("## 4. ``Wait-DhubBatch`` on running batches (-PollingInterval 5, dhub)")
+    $md.Add("## 4. ``Wait-DhubBatch`` on running batches (-PollingInterval 5)")
     $md.Add('')
     $md.Add("Steady state: a $WaitSeconds s window inside a wait, after a 10 s warm-up wait polling every 0.1 s in the same process (tiered JIT settled), without the wait's start and its final output. CPU is the median of the window's three consecutive thirds; requests are counted by the emulator over the whole window.")
     $md.Add('')
-    $md.Add('| batches | requests/s to the server | expected (1 per batch per 5 s) | client CPU per minute of waiting | share of one core (target < 5%) |')
-    $md.Add('|---|---|---|---|---|')
-    function Measure-Waiting([int] $Count, [string] $Mode) {
-        $ids = for ($i = 0; $i -lt $Count; $i++) { (Invoke-RestMethod -Method Post -Uri "$($emulator.Url)/api/v1/batches/bench-slow" -Headers @{ Authorization = "Bearer $token" }).item }
-        $idsFile = Join-Path ([IO.Path]::GetTempPath()) "dhub-bench-ids-$Count.txt"
-        $ids | Set-Content $idsFile
+    function Measure-Waiting([string] $Backend, [string] $PipelineId, [string[]] $Ids, [string] $Mode) {
+        $idsFile = Join-Path ([IO.Path]::GetTempPath()) "dhub-bench-ids-$($Ids.Count).txt"
+        $Ids | Set-Content $idsFile
         try {
-            $r = Invoke-Scenario Waiting @{ ModulePath = $ModulePath; ApiUri = $emulator.Url; Backend = 'Dhub'; Token = $token; PipelineId = 'bench-slow'; IdsFile = $idsFile; Seconds = $WaitSeconds; Mode = $Mode }
+            $r = Invoke-Scenario Waiting @{ ModulePath = $ModulePath; ApiUri = $backends[$Backend].ApiUri; ControlUri = $emulator.Url; Backend = $Backend; Token = $token; PipelineId = $PipelineId; IdsFile = $idsFile; Seconds = $WaitSeconds; Mode = $Mode }
         }
         finally { Remove-Item $idsFile -ErrorAction SilentlyContinue }
         # The emulator keeps the last 10,000 requests: count only the part of the window it still holds.
         $log = @(Invoke-RestMethod -Uri "$($emulator.Url)/_emulator/requests" | ForEach-Object { $_ })
         $from = [DateTimeOffset]::Parse($r.From); $to = [DateTimeOffset]::Parse($r.To)
         if ($log.Count -gt 0 -and [DateTimeOffset]$log[0].timestamp -gt $from) { $from = [DateTimeOffset]$log[0].timestamp }
-        $polls = @($log | Where-Object { $_.method -eq 'GET' -and $_.rawTarget -like '/api/v1/batches/bench-slow/*' -and [DateTimeOffset]$_.timestamp -ge $from -and [DateTimeOffset]$_.timestamp -le $to }).Count
-        [pscustomobject]@{ Rate = $polls / ($to - $from).TotalSeconds; CpuPerMinuteMs = $r.CpuPerMinuteMs; Parts = $r.Parts; Share = $r.CpuPerMinuteMs / 60000 * 100 }
+        $inWindow = @($log | Where-Object { [DateTimeOffset]$_.timestamp -ge $from -and [DateTimeOffset]$_.timestamp -le $to })
+        $seconds = ($to - $from).TotalSeconds
+        [pscustomobject]@{
+            Rate = $inWindow.Count / $seconds; PerRound = $inWindow.Count / ($seconds / 5)
+            Routes = ($inWindow | Group-Object { ($_.pathSegments | Select-Object -Last 2) -join '/' } | ForEach-Object { '{0} {1:N1}' -f $_.Name, ($_.Count / ($seconds / 5)) }) -join ', '
+            CpuPerMinuteMs = $r.CpuPerMinuteMs; Parts = $r.Parts; Share = $r.CpuPerMinuteMs / 60000 * 100
+        }
     }
+    $md.Add('### dhub')
+    $md.Add('')
+    $md.Add('All the batches waited on are one pipeline''s newest, so a round reads them from the list, 100 a page, instead of one GET each (docs/architecture.md, "Polling").')
+    $md.Add('')
+    $md.Add('| batches | requests per round | expected (⌈N / 100⌉ list pages; one GET each would be N) | client CPU per minute of waiting | share of one core (target < 5%) |')
+    $md.Add('|---|---|---|---|---|')
+    $dhubIds = @{}
     foreach ($n in 10, 100, 1000) {
-        Write-Host "Waiting on $n batches..."
-        $w = Measure-Waiting $n 'Steady'
-        $md.Add(('| {0:N0} | {1:N1} | {2:N1} | {3:N0} ms (thirds: {6}) | {4:N2}% {5} |' -f $n, $w.Rate, ($n / 5), $w.CpuPerMinuteMs, $w.Share, (Test-Target $w.Share 5), $w.Parts))
+        Write-Host "Waiting on $n dhub batches..."
+        $dhubIds[$n] = @(for ($i = 0; $i -lt $n; $i++) { (Invoke-RestMethod -Method Post -Uri "$($emulator.Url)/api/v1/batches/bench-slow-$n" -Headers @{ Authorization = "Bearer $token" }).item })
+        $w = Measure-Waiting Dhub "bench-slow-$n" $dhubIds[$n] 'Steady'
+        $md.Add(('| {0:N0} | {1:N1} | {2} | {3:N0} ms (thirds: {6}) | {4:N2}% {5} |' -f $n, $w.PerRound, [math]::Ceiling($n / 100), $w.CpuPerMinuteMs, $w.Share, (Test-Target $w.Share 5), $w.Parts))
+    }
+    $md.Add('')
+    $md.Add('### Prefect')
+    $md.Add('')
+    $md.Add('Every round reads all the runs waited on with `flow_runs/filter` by id, 200 at a time, and steps and offsets only for runs that changed since the last round (bound: 3 × ⌈N / 200⌉ requests a round).')
+    $md.Add('')
+    $md.Add('| batches | requests per round | bound | by route, per round | client CPU per minute of waiting | share of one core (target < 5%) |')
+    $md.Add('|---|---|---|---|---|---|')
+    foreach ($n in 10, 100, 1000) {
+        Write-Host "Waiting on $n Prefect batches..."
+        $null = Invoke-Control Post "prefect/pipelines/bench-slow-$n/seed" @{ count = $n; finished = $false }
+        $deployment = (Invoke-RestMethod -Uri "$($backends.Prefect.ApiUri)/deployments/name/run-pipeline/bench-slow-$n").id
+        $ids = @(for ($offset = 0; $offset -lt $n; $offset += 200) {
+            $query = @{ flow_runs = @{ deployment_id = @{ any_ = @($deployment) } }; limit = 200; offset = $offset; sort = 'EXPECTED_START_TIME_DESC' } | ConvertTo-Json -Depth 5 -Compress
+            (Invoke-RestMethod -Method Post -Uri "$($backends.Prefect.ApiUri)/flow_runs/filter" -ContentType 'application/json' -Body $query).id
+        })
+        $w = Measure-Waiting Prefect "bench-slow-$n" $ids 'Steady'
+        $bound = 3 * [math]::Ceiling($n / 200)
+        $md.Add(('| {0:N0} | {1:N1} | {2} | {3} | {4:N0} ms (thirds: {5}) | {6:N2}% {7} |' -f $n, $w.PerRound, $bound, $w.Routes, $w.CpuPerMinuteMs, $w.Parts, $w.Share, (Test-Target $w.Share 5)))
     }
     Write-Host 'Waiting: a fresh session, and idle pwsh...'
-    $fresh = Measure-Waiting 1000 'Fresh'
-    $idle = Invoke-Scenario Waiting @{ ModulePath = $ModulePath; ApiUri = $emulator.Url; Backend = 'Dhub'; Token = $token; PipelineId = 'bench-slow'; IdsFile = '-'; Seconds = 30; Mode = 'Idle' }
+    $fresh = Measure-Waiting Dhub 'bench-slow-1000' $dhubIds[1000] 'Fresh'
+    $idle = Invoke-Scenario Waiting @{ ModulePath = $ModulePath; ApiUri = $emulator.Url; ControlUri = $emulator.Url; Backend = 'Dhub'; Token = $token; PipelineId = 'bench-slow-1000'; IdsFile = '-'; Seconds = 30; Mode = 'Idle' }
     $idleShare = $idle.CpuPerMinuteMs / 60000 * 100
     $md.Add('')
-    $md.Add(('For comparison: the first {0} s wait on 1,000 batches in a new session, everything included (tier-1 JIT of the framework''s, PowerShell''s and the module''s code in its first seconds, and writing 1,000 timed-out batches and their errors at the end): {1:N0} ms of CPU, {2:N2}% of one core. The same pwsh with the module imported and connected but idle: {3:N0} ms per minute ({4:N2}%) — PowerShell''s own background work (telemetry included), part of every figure above.' -f $WaitSeconds, ($fresh.CpuPerMinuteMs * $WaitSeconds / 60), $fresh.Share, $idle.CpuPerMinuteMs, $idleShare))
+    $md.Add(('For comparison: the first {0} s wait on 1,000 dhub batches in a new session, everything included (tier-1 JIT of the framework''s, PowerShell''s and the module''s code in its first seconds, and writing 1,000 timed-out batches and their errors at the end): {1:N0} ms of CPU, {2:N2}% of one core. The same pwsh with the module imported and connected but idle: {3:N0} ms per minute ({4:N2}%) — PowerShell''s own background work (telemetry included), part of every figure above.' -f $WaitSeconds, ($fresh.CpuPerMinuteMs * $WaitSeconds / 60), $fresh.Share, $idle.CpuPerMinuteMs, $idleShare))
     $md.Add('')
     $md.Add(('Whole run: {0:N0} s.' -f ((Get-Date) - $started).TotalSeconds))
 }

@@ -58,7 +58,7 @@ public static class RawHttpFloor
     }
 
     // The module's engine without PowerShell: Refit, the resilience pipeline, JSON and mapping to a Batch.
-    public static double Engine(DhubBatches.Engine.IBatchEngine engine, string pipelineId, string batchId, int calls) =>
+    public static double Engine(DhubBatches.Contract.IBatchEngine engine, string pipelineId, string batchId, int calls) =>
         Time(() => engine.GetAsync(pipelineId, batchId, CancellationToken.None).GetAwaiter().GetResult(), calls);
 }
 '@

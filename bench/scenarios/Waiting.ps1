@@ -4,7 +4,7 @@
 #           median of its three thirds.
 #   Fresh:  the CPU of a whole first wait in a new session, start-up JIT and the final output included.
 #   Idle:   the same window with the module imported and connected but no wait: what pwsh itself spends.
-param([string] $ModulePath, [string] $ApiUri, [string] $Backend, [string] $Token, [string] $PipelineId, [string] $IdsFile,
+param([string] $ModulePath, [string] $ApiUri, [string] $ControlUri, [string] $Backend, [string] $Token, [string] $PipelineId, [string] $IdsFile,
       [int] $Seconds = 60, [double] $PollingInterval = 5, [ValidateSet('Steady', 'Fresh', 'Idle')][string] $Mode = 'Steady')
 $ErrorActionPreference = 'Stop'
 Import-Module $ModulePath
@@ -62,7 +62,7 @@ public sealed class CpuWindow
 }
 '@
 
-$control = "$($ApiUri.TrimEnd('/'))/_emulator/requests" # the dhub API root is the emulator root
+$control = "$($ControlUri.TrimEnd('/'))/_emulator/requests"
 $out = @(); $timeouts = @()
 if ($Mode -eq 'Idle') {
     Start-Sleep -Seconds 3

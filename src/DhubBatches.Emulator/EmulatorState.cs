@@ -44,6 +44,8 @@ public sealed class EmulatorState
     /// <summary>The last 10,000 API requests.</summary>
     internal BoundedLog<RequestLogEntry> RequestLog { get; } = new(10_000);
 
+    internal RequestTotals RequestTotals { get; } = new();
+
     /// <summary>Now, as both backends see it: the configured clock plus whatever <see cref="Advance"/> added.</summary>
     public DateTimeOffset UtcNow => _clock.GetUtcNow() + TimeSpan.FromTicks(Interlocked.Read(ref _offsetTicks));
 
@@ -94,7 +96,13 @@ public sealed class EmulatorState
     /// <summary>Logged API requests (control requests excluded), oldest first.</summary>
     public IReadOnlyList<RequestLogEntry> Requests => RequestLog.Snapshot();
 
-    public void ClearRequests() => RequestLog.Clear();
+    public IReadOnlyList<RouteTotal> RequestSummary => RequestTotals.Snapshot();
+
+    public void ClearRequests()
+    {
+        RequestLog.Clear();
+        RequestTotals.Clear();
+    }
 
     /// <summary>Back to the start-up options: only the configured pipelines, no runs, batches, faults or log; the clock offset is kept.</summary>
     public void Reset()
@@ -109,6 +117,6 @@ public sealed class EmulatorState
         Dhub.Reset(Registry.Names);
         Prefect.Reset(Registry.Names);
         FaultRules.Clear();
-        RequestLog.Clear();
+        ClearRequests();
     }
 }

@@ -71,6 +71,7 @@ internal sealed class ControlEndpoints
             ("DELETE", "faults") => Ok(context, _state.ClearFaults),
             ("GET", "requests") => JsonResponse.WriteObjectAsync(context, 200, _state.Requests),
             ("DELETE", "requests") => Ok(context, _state.ClearRequests),
+            ("GET", "requests/summary") => JsonResponse.WriteObjectAsync(context, 200, _state.RequestSummary),
             ("GET", "stats") => StatsAsync(context),
             ("GET", "clock") => ClockAsync(context),
             ("POST", "clock/advance") => AdvanceAsync(context),

@@ -51,7 +51,7 @@ internal sealed class RequestLogMiddleware
             return;
         }
 
-        var scope = new Scope(context, target, _state.RequestLog);
+        var scope = new Scope(context, target, _state.RequestLog, _state.RequestTotals);
         context.Items[ItemsKey] = scope;
         context.Response.OnStarting(() =>
         {
@@ -74,15 +74,17 @@ internal sealed class RequestLogMiddleware
         private readonly HttpContext _context;
         private readonly RawRequestTarget _target;
         private readonly BoundedLog<RequestLogEntry> _log;
+        private readonly RequestTotals _totals;
         private readonly Stopwatch _stopwatch = Stopwatch.StartNew();
         private readonly DateTimeOffset _timestamp = DateTimeOffset.UtcNow;
         private int _completed;
 
-        public Scope(HttpContext context, RawRequestTarget target, BoundedLog<RequestLogEntry> log)
+        public Scope(HttpContext context, RawRequestTarget target, BoundedLog<RequestLogEntry> log, RequestTotals totals)
         {
             _context = context;
             _target = target;
             _log = log;
+            _totals = totals;
         }
 
         public string? Fault { get; set; }
@@ -95,6 +97,8 @@ internal sealed class RequestLogMiddleware
             }
 
             var request = _context.Request;
+            var elapsed = _stopwatch.Elapsed.TotalMilliseconds;
+            _totals.Add(request.Method, _target.Segments, elapsed);
             _log.Add(new RequestLogEntry(
                 _timestamp,
                 request.Method,
@@ -103,7 +107,7 @@ internal sealed class RequestLogMiddleware
                 _context.Response.StatusCode,
                 request.Headers.ContainsKey("Authorization") ? "present" : "absent",
                 request.Headers.UserAgent.ToString() is { Length: > 0 } ua ? ua : null,
-                Math.Round(_stopwatch.Elapsed.TotalMilliseconds, 1),
+                Math.Round(elapsed, 1),
                 Fault,
                 aborted,
                 request.Headers["X-PREFECT-API-VERSION"].ToString() is { Length: > 0 } version ? version : null));
