@@ -345,16 +345,22 @@ Describe 'Help examples run against the emulator' -Tag 'Help' {
     BeforeAll {
         $script:SavedEnvironment = Save-TestConnectionEnvironment -EmptyHome (Join-Path $TestDrive 'prefect-home')
         $script:T = Start-TestBackend -Backend Dhub -StepSeconds 0.2
+        # Examples of what only Prefect can do (logs, restart, time filters) run against the emulator's Prefect side.
+        $script:P = Start-TestBackend -Backend Prefect -StepSeconds 0.2
         $script:ExampleRoot = Join-Path $TestDrive 'examples'
+
+        function Test-PrefectExample([string] $Code) { $Code -match 'Get-DhubBatchLog|Restart-DhubBatch|-Since|-Until' }
 
         function Invoke-HelpExample {
             <#
             Runs one example's code in a fresh runspace with the assembled module, connected to the emulator unless
-            the example connects itself (Connect-Dhub, DHUB_API_URL). Placeholders resolved here: the URL
-            https://api.dhub.io (the emulator) and $token (the emulator's token as a SecureString).
+            the example connects itself (Connect-Dhub, DHUB_API_URL): its Prefect side when the example needs Prefect
+            (Get-DhubBatchLog, Restart-DhubBatch, -Since/-Until), else its dhub side. Placeholders resolved here: the
+            URL https://api.dhub.io (the emulator) and $token (the emulator's token as a SecureString).
             Returns the error records and the exception, if any.
             #>
             param([string] $Command, [int] $Number, [string] $Code)
+            $target = if (Test-PrefectExample $Code) { $P } else { $T }
             $folder = New-Item -ItemType Directory -Force (Join-Path $ExampleRoot "$Command-$Number")
             $code = $Code.Replace('https://api.dhub.io', $T.ApiUri)
             $iss = [System.Management.Automation.Runspaces.InitialSessionState]::CreateDefault2()
@@ -369,11 +375,11 @@ Describe 'Help examples run against the emulator' -Tag 'Help' {
                         Set-Location $Folder
                         $global:token = ConvertTo-SecureString -String $TokenText -AsPlainText -Force
                         $global:ProgressPreference = 'SilentlyContinue'
-                    }).AddArgument((Join-Path (Get-TestModulePath) 'DhubBatches.psd1')).AddArgument($folder.FullName).AddArgument($T.TokenText)
+                    }).AddArgument((Join-Path (Get-TestModulePath) 'DhubBatches.psd1')).AddArgument($folder.FullName).AddArgument($target.TokenText)
                 $null = $ps.Invoke()
                 $ps.Commands.Clear()
                 if ($code -notmatch 'Connect-Dhub|DHUB_API_URL') {
-                    $null = $ps.AddCommand('Connect-Dhub').AddParameter('Uri', $T.ApiUri).AddParameter('Token', $T.Token).AddParameter('ErrorAction', 'Stop')
+                    $null = $ps.AddCommand('Connect-Dhub').AddParameter('Uri', $target.ApiUri).AddParameter('Backend', $target.Backend).AddParameter('Token', $target.Token).AddParameter('ErrorAction', 'Stop')
                     $null = $ps.Invoke()
                     $ps.Commands.Clear()
                 }
@@ -403,14 +409,18 @@ Describe 'Help examples run against the emulator' -Tag 'Help' {
     }
     AfterAll {
         Stop-TestBackend $T
+        Stop-TestBackend $P
         Restore-TestConnectionEnvironment $SavedEnvironment
     }
     BeforeEach {
-        # Every example starts from the same history: three finished batches and one running batch per pipeline.
+        # Every example starts from the same history: three finished batches and one running batch per pipeline (on
+        # Prefect only the finished ones, so that the latest batch can be restarted).
         Reset-Emulator $T
+        Reset-Emulator $P
         foreach ($pipeline in 'sales-pipeline', 'orders', 'inventory', 'failing-pipeline') {
             Add-EmulatorSeed $T $pipeline -Count 3
             Add-EmulatorSeed $T $pipeline -Count 1 -Running
+            Add-EmulatorSeed $P $pipeline -Count 3
         }
     }
 

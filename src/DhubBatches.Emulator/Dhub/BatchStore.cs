@@ -149,16 +149,32 @@ internal sealed class BatchStore
 
     public StoreResult TryGet(string pipelineId, string batchId, out StoredBatch? batch)
     {
-        batch = null;
         lock (_lock)
         {
-            if (!_pipelines.TryGetValue(pipelineId, out var pipeline))
-            {
-                return StoreResult.PipelineNotFound;
-            }
-
-            return pipeline.ById.TryGetValue(batchId, out batch) ? StoreResult.Ok : StoreResult.BatchNotFound;
+            var found = Find(pipelineId, batchId, out _, out var stored);
+            batch = stored;
+            return found;
         }
+    }
+
+    /// <summary>Looks a batch up (the caller holds the lock).</summary>
+    private StoreResult Find(string pipelineId, string batchId, out PipelineBatches pipeline, out StoredBatch batch)
+    {
+        pipeline = null!;
+        batch = null!;
+        if (!_pipelines.TryGetValue(pipelineId, out var p))
+        {
+            return StoreResult.PipelineNotFound;
+        }
+
+        pipeline = p;
+        if (!p.ById.TryGetValue(batchId, out var b))
+        {
+            return StoreResult.BatchNotFound;
+        }
+
+        batch = b;
+        return StoreResult.Ok;
     }
 
     /// <summary>The most recently created batch (highest sequence number).</summary>
@@ -218,14 +234,10 @@ internal sealed class BatchStore
     {
         lock (_lock)
         {
-            if (!_pipelines.TryGetValue(pipelineId, out var pipeline))
+            var found = Find(pipelineId, batchId, out var pipeline, out var batch);
+            if (found != StoreResult.Ok)
             {
-                return StoreResult.PipelineNotFound;
-            }
-
-            if (!pipeline.ById.TryGetValue(batchId, out var batch))
-            {
-                return StoreResult.BatchNotFound;
+                return found;
             }
 
             StopLocked(pipeline, batch, now);
@@ -238,14 +250,10 @@ internal sealed class BatchStore
     {
         lock (_lock)
         {
-            if (!_pipelines.TryGetValue(pipelineId, out var pipeline))
+            var found = Find(pipelineId, batchId, out var pipeline, out var batch);
+            if (found != StoreResult.Ok)
             {
-                return StoreResult.PipelineNotFound;
-            }
-
-            if (!pipeline.ById.TryGetValue(batchId, out var batch))
-            {
-                return StoreResult.BatchNotFound;
+                return found;
             }
 
             var stoppedFirst = StopLocked(pipeline, batch, now);

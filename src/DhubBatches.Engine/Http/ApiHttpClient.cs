@@ -2,7 +2,6 @@ using DhubBatches.Contract;
 using System;
 using System.Net.Http;
 using System.Net.Http.Headers;
-using System.Runtime.InteropServices;
 using System.Security;
 
 namespace DhubBatches.Engine.Http;
@@ -62,26 +61,9 @@ internal static class ApiHttpClient
         {
             return null;
         }
-        var secret = Reveal(settings.Secret);
+        var secret = SecretText.Reveal(settings.Secret);
         return settings.Authentication == AuthenticationKind.Basic
             ? new AuthenticationHeaderValue("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(secret)))
             : new AuthenticationHeaderValue("Bearer", secret);
-    }
-
-    private static string Reveal(SecureString secure)
-    {
-        var pointer = IntPtr.Zero;
-        try
-        {
-            pointer = Marshal.SecureStringToGlobalAllocUnicode(secure);
-            return Marshal.PtrToStringUni(pointer) ?? string.Empty;
-        }
-        finally
-        {
-            if (pointer != IntPtr.Zero)
-            {
-                Marshal.ZeroFreeGlobalAllocUnicode(pointer);
-            }
-        }
     }
 }

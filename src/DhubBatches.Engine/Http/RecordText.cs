@@ -1,6 +1,5 @@
 using DhubBatches.Contract;
 using System;
-using System.Runtime.InteropServices;
 using System.Security;
 
 namespace DhubBatches.Engine.Http;
@@ -18,29 +17,12 @@ internal sealed class RecordText
 
     public RecordText(SecureString? secret)
     {
-        _secret = secret == null || secret.Length == 0 ? null : Reveal(secret);
+        _secret = secret == null || secret.Length == 0 ? null : SecretText.Reveal(secret);
     }
 
     public string Of(string raw)
     {
         var text = _secret == null ? raw : raw.Replace(_secret, "***");
         return text.Length <= MaxLength ? text : text.Substring(0, MaxLength) + "…";
-    }
-
-    private static string Reveal(SecureString secure)
-    {
-        var pointer = IntPtr.Zero;
-        try
-        {
-            pointer = Marshal.SecureStringToGlobalAllocUnicode(secure);
-            return Marshal.PtrToStringUni(pointer) ?? string.Empty;
-        }
-        finally
-        {
-            if (pointer != IntPtr.Zero)
-            {
-                Marshal.ZeroFreeGlobalAllocUnicode(pointer);
-            }
-        }
     }
 }

@@ -8,7 +8,7 @@ namespace DhubBatches.Engine.Prefect;
 
 /// <summary>
 /// The state changes this module proposes to a flow run — stop, mark stopped, restart — and how it reads Prefect's
-/// orchestration answers (ACCEPT, REJECT, ABORT, WAIT; docs/prefect.md, "Stop, restart and delete").
+/// orchestration answers (ACCEPT, REJECT, ABORT, WAIT; docs/prefect.md, "Stop", "Restart" and "Delete").
 /// </summary>
 internal sealed class FlowRunStates
 {

@@ -8,7 +8,7 @@ namespace DhubBatches.Engine.Prefect;
 /// <summary>
 /// Checks run parameters against the deployment's <c>parameter_openapi_schema</c> before any run is created: Prefect
 /// accepts a run with a parameter its flow does not declare, and the run then fails as it starts with a
-/// SignatureMismatchError (docs/prefect.md, "Parameters").
+/// SignatureMismatchError (docs/prefect.md, "Parameter check").
 /// </summary>
 internal static class ParameterCheck
 {

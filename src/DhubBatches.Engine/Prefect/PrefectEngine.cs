@@ -32,7 +32,7 @@ internal sealed class PrefectEngine : IBatchEngine
     {
         _settings = settings;
         var root = settings.Uri.AbsoluteUri.EndsWith("/", StringComparison.Ordinal) ? settings.Uri : new Uri(settings.Uri.AbsoluteUri + "/");
-        // Cloud URLs start with api.prefect.cloud; Cloud has no CSRF and no /admin/version (docs/prefect.md, "Connections").
+        // Cloud URLs start with api.prefect.cloud; Cloud has no CSRF and no /admin/version (docs/prefect.md, "Connecting").
         _isCloud = root.Host.EndsWith("prefect.cloud", StringComparison.OrdinalIgnoreCase);
         _http = ApiHttpClient.Create(settings, out var clock, root, inner => new CsrfHandler(root, enabled: !_isCloud, inner));
         Clock = clock;
@@ -381,7 +381,7 @@ internal sealed class PrefectEngine : IBatchEngine
 
     /// <summary>
     /// The runs of a pipeline due by now, newest first: a schedule keeps future runs, which are not "latest" yet
-    /// (docs/prefect.md, "Schedules") — unless the query asks for the upcoming ones too.
+    /// (docs/prefect.md, "Latest run and lists") — unless the query asks for the upcoming ones too.
     /// </summary>
     private static FlowRunQuery RunsQuery(PrefectDeployment deployment, BatchQuery query, List<string>? states, int limit, int offset, DateTimeOffset now) => new FlowRunQuery
     {

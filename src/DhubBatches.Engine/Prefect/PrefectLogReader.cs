@@ -10,8 +10,10 @@ namespace DhubBatches.Engine.Prefect;
 
 /// <summary>
 /// Reads one flow run's log with <c>POST /logs/filter</c> (docs/prefect.md, "Logs"), forward from where the last read
-/// stopped: by timestamp (inclusive, so lines at the last timestamp are skipped by count and by id). Task-run lines are
-/// named by their step, by the same rules as Steps.
+/// stopped: by timestamp, which is inclusive, so the lines already seen at the last timestamp come again and are
+/// dropped by id. Prefect sorts by timestamp alone, so lines sharing one may come in any order: skipping them by count
+/// could skip an unseen one, and is done only when a whole page held nothing new. Task-run lines are named by their
+/// step, by the same rules as Steps.
 /// </summary>
 internal sealed class PrefectLogReader : IBatchLogReader
 {
@@ -22,6 +24,7 @@ internal sealed class PrefectLogReader : IBatchLogReader
     private List<string>? _taskRunFilter;
     private DateTimeOffset? _cursor;
     private bool _started;
+    private bool _fullPageOfSeen;
 
     public PrefectLogReader(PrefectEngine engine, LogRequest request)
     {
@@ -43,7 +46,7 @@ internal sealed class PrefectLogReader : IBatchLogReader
             }
         }
         var used = 0;
-        var offset = _seenAtCursor.Count;
+        var offset = _fullPageOfSeen ? _seenAtCursor.Count : 0;
         var answer = await _engine.Limit.UseAsync(limit =>
         {
             used = limit;
@@ -55,6 +58,7 @@ internal sealed class PrefectLogReader : IBatchLogReader
         }).ConfigureAwait(false);
         HasMore = answer.Items.Count + answer.Unreadable.Count == used;
         var fresh = answer.Items.Where(l => l.Id == null || !_seenAtCursor.Contains(l.Id)).ToList();
+        _fullPageOfSeen = HasMore && fresh.Count == 0 && answer.Unreadable.Count == 0;
         return await LinesAsync(fresh, answer.Unreadable, cancellationToken).ConfigureAwait(false);
     }
 

@@ -5,7 +5,7 @@ using DhubBatches.Contract;
 
 namespace DhubBatches.Engine.Prefect;
 
-/// <summary>A Prefect flow run with its task runs and artifacts → <see cref="BatchSnapshot"/> (docs/prefect.md, "Mapping").</summary>
+/// <summary>A Prefect flow run with its task runs and artifacts → <see cref="BatchSnapshot"/> (docs/prefect.md, "Mapping a flow run to a Batch").</summary>
 internal static class PrefectMapper
 {
     public static BatchSnapshot ToSnapshot(

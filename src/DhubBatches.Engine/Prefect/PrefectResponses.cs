@@ -21,7 +21,7 @@ internal sealed class PrefectDeployment
     [JsonPropertyName("flow_id")]
     public string? FlowId { get; set; }
 
-    /// <summary>The flow's parameters as JSON schema: a run naming others fails as it starts (docs/prefect.md, "Parameters").</summary>
+    /// <summary>The flow's parameters as JSON schema: a run naming others fails as it starts (docs/prefect.md, "Parameter check").</summary>
     [JsonPropertyName("parameter_openapi_schema")]
     public JsonElement ParameterOpenApiSchema { get; set; }
 }
@@ -129,7 +129,7 @@ internal sealed class PrefectTaskRun
     [JsonPropertyName("state")]
     public PrefectState? State { get; set; }
 
-    /// <summary>Which attempt of the flow run this task run ran in; 0 until it enters RUNNING (docs/prefect.md, "Attempts").</summary>
+    /// <summary>Which attempt of the flow run this task run ran in; 0 until it enters RUNNING (docs/prefect.md, "Current attempt").</summary>
     [JsonPropertyName("flow_run_run_count")]
     public int FlowRunRunCount { get; set; }
 

@@ -31,8 +31,15 @@ internal sealed class RunDetailsReader
         _text = text;
     }
 
-    /// <summary>Snapshots of the runs, in their order, with their steps and offsets read in as few requests as the server allows.</summary>
-    public async Task<List<BatchSnapshot>> MapAsync(IReadOnlyList<(string PipelineId, PrefectFlowRun Run)> runs, CancellationToken cancellationToken)
+    /// <summary>
+    /// Snapshots of the runs, in their order, with their steps and offsets read in as few requests as the server allows.
+    /// <paramref name="rows"/>, when given, receives how many task runs and offsets artifacts each run had (what reading
+    /// it again will cost).
+    /// </summary>
+    public async Task<List<BatchSnapshot>> MapAsync(
+        IReadOnlyList<(string PipelineId, PrefectFlowRun Run)> runs,
+        CancellationToken cancellationToken,
+        IDictionary<string, (int TaskRuns, int Artifacts)>? rows = null)
     {
         var ids = runs.Select(r => r.Run.Id!).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
         var taskRuns = new List<PrefectTaskRun>();
@@ -63,6 +70,13 @@ internal sealed class RunDetailsReader
         foreach (var (what, entry) in unreadable.Where(u => u.Entry.FlowRunId == null))
         {
             EngineLog.Current?.Warning($"Prefect sent {what} that could not be read and names no flow run ({entry.Reason}); it was left out. Record: {_text.Of(entry.RawText)}");
+        }
+        if (rows != null)
+        {
+            foreach (var id in ids)
+            {
+                rows[id] = (tasksByRun[id].Count(), artifactsByRun[id].Count());
+            }
         }
         return runs.Select(r =>
         {

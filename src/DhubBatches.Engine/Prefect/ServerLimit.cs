@@ -10,7 +10,7 @@ namespace DhubBatches.Engine.Prefect;
 /// <summary>
 /// The most items a Prefect list answers at once. It is the server's setting (200 unless an admin lowered it), and a
 /// larger request gets 422 "Invalid limit: must be less than or equal to N." — so start at 200, learn N from that
-/// answer once, and go on at that size (docs/prefect.md, "Paging").
+/// answer once, and go on at that size (docs/prefect.md, "List limit").
 /// </summary>
 internal sealed class ServerLimit
 {

@@ -11,7 +11,7 @@ namespace DhubBatches.Connections;
 /// Prefect setting comes from the highest-precedence place that sets it, as in Prefect's own SDK: the environment
 /// variable, else the active profile of profiles.toml (so PREFECT_API_URL from the environment can go with the key
 /// from a profile). When both an auth string and an API key are set, the auth string wins, as in the SDK
-/// (docs/prefect.md, "Connections and configuration").
+/// (docs/prefect.md, "Connecting").
 /// </summary>
 internal static class EnvironmentConnection
 {

@@ -13,59 +13,18 @@ namespace DhubBatches.Emulator.Prefect.Api;
 /// <summary>Artifacts (<c>src/prefect/server/api/artifacts.py</c>): filter, count, read one.</summary>
 internal static class ArtifactEndpoints
 {
-    public static async Task Filter(PrefectCall call)
-    {
-        if (await call.Body("Body_read_artifacts_artifacts_filter_post", true) is not { } body)
+    public static Task Filter(PrefectCall call) => call.FilterAsync<ArtifactRecord>(
+        "Body_read_artifacts_artifacts_filter_post",
+        (body, offset, limit, ignored) =>
         {
-            return;
-        }
-
-        if (!call.Paging(body, out var limit, out var offset, out var error))
-        {
-            await error!;
-            return;
-        }
-
-        var prefect = call.Prefect;
-        var ignored = new List<string>();
-        ReadOnlyMemory<byte> json;
-        lock (prefect.Store.Lock)
-        {
-            var found = Find(prefect, body, ignored);
+            var found = Find(call.Prefect, body, ignored);
             var page = ArtifactLogQuery.SortArtifacts(found, PrefectCall.Sort(body, "ID_DESC")).Skip(offset).Take(limit).ToList();
-            json = JsonResponse.Serialize(w =>
-            {
-                w.WriteStartArray();
-                foreach (var artifact in page)
-                {
-                    ArtifactLogJson.Artifact(w, prefect.Dialect, artifact);
-                }
+            return (page, (w, artifact) => ArtifactLogJson.Artifact(w, call.Dialect, artifact));
+        });
 
-                w.WriteEndArray();
-            });
-        }
-
-        call.NoteIgnored(ignored);
-        await call.Json(200, json);
-    }
-
-    public static async Task Count(PrefectCall call)
-    {
-        if (await call.Body("Body_count_artifacts_artifacts_count_post", true) is not { } body)
-        {
-            return;
-        }
-
-        var ignored = new List<string>();
-        int count;
-        lock (call.Prefect.Store.Lock)
-        {
-            count = Find(call.Prefect, body, ignored).Count;
-        }
-
-        call.NoteIgnored(ignored);
-        await JsonResponse.WriteRawAsync(call.Http, 200, count.ToString(System.Globalization.CultureInfo.InvariantCulture));
-    }
+    public static Task Count(PrefectCall call) => call.CountAsync(
+        "Body_count_artifacts_artifacts_count_post",
+        (body, ignored) => Find(call.Prefect, body, ignored).Count);
 
     /// <summary>404 <c>{"detail":"Artifact not found."}</c>; the id leads back to its flow run (deleted ones included).</summary>
     public static Task Read(PrefectCall call)

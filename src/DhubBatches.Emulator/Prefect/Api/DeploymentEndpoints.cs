@@ -40,23 +40,11 @@ internal static class DeploymentEndpoints
         }
     }
 
-    public static async Task Filter(PrefectCall call)
-    {
-        if (await call.Body("Body_read_deployments_deployments_filter_post", true) is not { } body)
+    public static Task Filter(PrefectCall call) => call.FilterAsync<PrefectDeployment>(
+        "Body_read_deployments_deployments_filter_post",
+        (body, offset, limit, ignored) =>
         {
-            return;
-        }
-
-        if (!call.Paging(body, out var limit, out var offset, out var error))
-        {
-            await error!;
-            return;
-        }
-
-        var prefect = call.Prefect;
-        ReadOnlyMemory<byte> json;
-        lock (prefect.Store.Lock)
-        {
+            var prefect = call.Prefect;
             var list = Matching(call, body);
             IEnumerable<PrefectDeployment> ordered = PrefectCall.Sort(body, "NAME_ASC") switch
             {
@@ -64,38 +52,14 @@ internal static class DeploymentEndpoints
                 "CREATED_DESC" or "UPDATED_DESC" => list.OrderByDescending(d => d.Created).ThenBy(d => d.Name, StringComparer.Ordinal),
                 _ => list.OrderBy(d => d.Name, StringComparer.Ordinal),
             };
-            var page = ordered.Skip(offset).Take(limit).ToList();
             var now = prefect.UtcNow;
-            json = JsonResponse.Serialize(w =>
-            {
-                w.WriteStartArray();
-                foreach (var d in page)
-                {
-                    DeploymentJson.Write(w, prefect.Dialect, d, prefect.Store.FlowIdFor(prefect.FlowName), ActiveSlots(prefect, d, now), now);
-                }
+            var flowId = prefect.Store.FlowIdFor(prefect.FlowName);
+            return (ordered.Skip(offset).Take(limit).ToList(), (w, d) => DeploymentJson.Write(w, prefect.Dialect, d, flowId, ActiveSlots(prefect, d, now), now));
+        });
 
-                w.WriteEndArray();
-            });
-        }
-
-        await call.Json(200, json);
-    }
-
-    public static async Task Count(PrefectCall call)
-    {
-        if (await call.Body("Body_count_deployments_deployments_count_post", true) is not { } body)
-        {
-            return;
-        }
-
-        int count;
-        lock (call.Prefect.Store.Lock)
-        {
-            count = Matching(call, body).Count;
-        }
-
-        await JsonResponse.WriteRawAsync(call.Http, 200, count.ToString(System.Globalization.CultureInfo.InvariantCulture));
-    }
+    public static Task Count(PrefectCall call) => call.CountAsync(
+        "Body_count_deployments_deployments_count_post",
+        (body, _) => Matching(call, body).Count);
 
     /// <summary>
     /// <c>create_flow_run</c>: parameters shallow-merged over the deployment's, checked against its schema when it

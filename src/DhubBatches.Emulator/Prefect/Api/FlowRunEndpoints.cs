@@ -3,74 +3,43 @@ using System.Threading.Tasks;
 using DhubBatches.Emulator.Hosting;
 using DhubBatches.Emulator.Prefect.Json;
 using DhubBatches.Emulator.Prefect.Query;
+using DhubBatches.Emulator.Prefect.Store;
 
 namespace DhubBatches.Emulator.Prefect.Api;
 
 /// <summary>Flow runs (<c>src/prefect/server/api/flow_runs.py</c>): filter, count, read one, delete.</summary>
 internal static class FlowRunEndpoints
 {
-    public static async Task Filter(PrefectCall call)
-    {
-        if (await call.Body("Body_read_flow_runs_flow_runs_filter_post", true) is not { } body)
+    public static Task Filter(PrefectCall call) => call.FilterAsync<StoredFlowRun>(
+        "Body_read_flow_runs_flow_runs_filter_post",
+        (body, offset, limit, ignored) =>
         {
-            return;
-        }
-
-        if (!call.Paging(body, out var limit, out var offset, out var error))
-        {
-            await error!;
-            return;
-        }
-
-        var prefect = call.Prefect;
-        var criteria = FlowRunCriteria.From(body);
-        call.NoteIgnored(criteria.Ignored);
-        ReadOnlyMemory<byte> json;
-        lock (prefect.Store.Lock)
-        {
+            var prefect = call.Prefect;
+            var criteria = FlowRunCriteria.From(body);
+            ignored.AddRange(criteria.Ignored);
             var now = prefect.UtcNow;
             prefect.Sync(now);
             var query = new FlowRunQuery(prefect.Store, prefect.Lifecycle, now);
             var page = query.Page(criteria, PrefectCall.Sort(body, "ID_DESC"), offset, limit);
-            json = JsonResponse.Serialize(w =>
-            {
-                w.WriteStartArray();
-                foreach (var run in page)
-                {
-                    FlowRunJson.Write(w, prefect.Dialect, run, query.View(run), prefect.WorkPoolId, now);
-                }
-
-                w.WriteEndArray();
-            });
             prefect.Examined(query.Examined + page.Count);
-        }
-
-        await call.Json(200, json);
-    }
+            return (page, (w, run) => FlowRunJson.Write(w, prefect.Dialect, run, query.View(run), prefect.WorkPoolId, now));
+        });
 
     /// <summary>A bare JSON integer.</summary>
-    public static async Task Count(PrefectCall call)
-    {
-        if (await call.Body("Body_count_flow_runs_flow_runs_count_post", true) is not { } body)
+    public static Task Count(PrefectCall call) => call.CountAsync(
+        "Body_count_flow_runs_flow_runs_count_post",
+        (body, ignored) =>
         {
-            return;
-        }
-
-        var prefect = call.Prefect;
-        var criteria = FlowRunCriteria.From(body);
-        call.NoteIgnored(criteria.Ignored);
-        int count;
-        lock (prefect.Store.Lock)
-        {
+            var prefect = call.Prefect;
+            var criteria = FlowRunCriteria.From(body);
+            ignored.AddRange(criteria.Ignored);
             var now = prefect.UtcNow;
             prefect.Sync(now);
             var query = new FlowRunQuery(prefect.Store, prefect.Lifecycle, now);
-            count = query.Count(criteria);
+            var count = query.Count(criteria);
             prefect.Examined(query.Examined);
-        }
-
-        await JsonResponse.WriteRawAsync(call.Http, 200, count.ToString(System.Globalization.CultureInfo.InvariantCulture));
-    }
+            return count;
+        });
 
     public static Task Read(PrefectCall call)
     {

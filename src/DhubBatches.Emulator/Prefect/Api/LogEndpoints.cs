@@ -5,6 +5,7 @@ using System.Threading.Tasks;
 using DhubBatches.Emulator.Hosting;
 using DhubBatches.Emulator.Prefect.Json;
 using DhubBatches.Emulator.Prefect.Query;
+using DhubBatches.Emulator.Prefect.Runs;
 
 namespace DhubBatches.Emulator.Prefect.Api;
 
@@ -14,45 +15,18 @@ namespace DhubBatches.Emulator.Prefect.Api;
 /// </summary>
 internal static class LogEndpoints
 {
-    public static async Task Filter(PrefectCall call)
-    {
-        if (await call.Body("Body_read_logs_logs_filter_post", true) is not { } body)
+    public static Task Filter(PrefectCall call) => call.FilterAsync<LogRecord>(
+        "Body_read_logs_logs_filter_post",
+        (body, offset, limit, ignored) =>
         {
-            return;
-        }
-
-        if (!call.Paging(body, out var limit, out var offset, out var error))
-        {
-            await error!;
-            return;
-        }
-
-        var prefect = call.Prefect;
-        var ignored = new List<string>();
-        ReadOnlyMemory<byte> json;
-        lock (prefect.Store.Lock)
-        {
+            var prefect = call.Prefect;
             var now = prefect.UtcNow;
             prefect.Sync(now);
             var found = ArtifactLogQuery.Logs(body, prefect.Store, now, prefect.Lifecycle.ScriptWithLogs, ignored);
             var ordered = PrefectCall.Sort(body, "TIMESTAMP_ASC") == "TIMESTAMP_DESC"
                 ? found.OrderByDescending(l => l.At).ThenByDescending(l => l.Id.ToString(), StringComparer.Ordinal)
                 : found.OrderBy(l => l.At).ThenBy(l => l.Id.ToString(), StringComparer.Ordinal);
-            var page = ordered.Skip(offset).Take(limit).ToList();
-            json = JsonResponse.Serialize(w =>
-            {
-                w.WriteStartArray();
-                foreach (var log in page)
-                {
-                    ArtifactLogJson.Log(w, prefect.Dialect, log);
-                }
-
-                w.WriteEndArray();
-            });
             prefect.Examined(found.Select(l => l.FlowRunId).Distinct().Count());
-        }
-
-        call.NoteIgnored(ignored);
-        await call.Json(200, json);
-    }
+            return (ordered.Skip(offset).Take(limit).ToList(), (w, log) => ArtifactLogJson.Log(w, prefect.Dialect, log));
+        });
 }

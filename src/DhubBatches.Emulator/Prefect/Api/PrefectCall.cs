@@ -136,6 +136,68 @@ internal sealed class PrefectCall
         return true;
     }
 
+    /// <summary>
+    /// What every <c>/{things}/filter</c> does around its query: the body checked against its model, the limit and
+    /// offset checked, the page chosen and written as a JSON array under the store's lock (the views it writes are
+    /// computed from the store), and criteria the emulator does not evaluate named in a header.
+    /// <paramref name="page"/> gets the body, offset, limit and the list of ignored criteria to add to, and returns the
+    /// page's items with the way to write one.
+    /// </summary>
+    public async Task FilterAsync<T>(
+        string model,
+        Func<JsonElement, int, int, List<string>, (IReadOnlyList<T> Items, Action<Utf8JsonWriter, T> Write)> page)
+    {
+        if (await Body(model, true) is not { } body)
+        {
+            return;
+        }
+
+        if (!Paging(body, out var limit, out var offset, out var error))
+        {
+            await error!;
+            return;
+        }
+
+        var ignored = new List<string>();
+        ReadOnlyMemory<byte> json;
+        lock (Prefect.Store.Lock)
+        {
+            var (items, write) = page(body, offset, limit, ignored);
+            json = JsonResponse.Serialize(w =>
+            {
+                w.WriteStartArray();
+                foreach (var item in items)
+                {
+                    write(w, item);
+                }
+
+                w.WriteEndArray();
+            });
+        }
+
+        NoteIgnored(ignored);
+        await Json(200, json);
+    }
+
+    /// <summary>What every <c>/{things}/count</c> does around its query: the body checked, the count taken under the store's lock.</summary>
+    public async Task CountAsync(string model, Func<JsonElement, List<string>, int> count)
+    {
+        if (await Body(model, true) is not { } body)
+        {
+            return;
+        }
+
+        var ignored = new List<string>();
+        int counted;
+        lock (Prefect.Store.Lock)
+        {
+            counted = count(body, ignored);
+        }
+
+        NoteIgnored(ignored);
+        await JsonResponse.WriteRawAsync(Http, 200, counted.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
     public static string Sort(JsonElement body, string fallback) =>
         body.TryGetProperty("sort", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString()! : fallback;
 

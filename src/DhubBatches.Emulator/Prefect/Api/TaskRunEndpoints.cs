@@ -14,64 +14,26 @@ namespace DhubBatches.Emulator.Prefect.Api;
 /// <summary>Task runs (<c>src/prefect/server/api/task_runs.py</c>): filter, count, read one.</summary>
 internal static class TaskRunEndpoints
 {
-    public static async Task Filter(PrefectCall call)
-    {
-        if (await call.Body("Body_read_task_runs_task_runs_filter_post", true) is not { } body)
+    public static Task Filter(PrefectCall call) => call.FilterAsync<(StoredFlowRun Run, TaskRunView Task)>(
+        "Body_read_task_runs_task_runs_filter_post",
+        (body, offset, limit, ignored) =>
         {
-            return;
-        }
-
-        if (!call.Paging(body, out var limit, out var offset, out var error))
-        {
-            await error!;
-            return;
-        }
-
-        var prefect = call.Prefect;
-        var ignored = new List<string>();
-        ReadOnlyMemory<byte> json;
-        lock (prefect.Store.Lock)
-        {
+            var prefect = call.Prefect;
             var now = prefect.UtcNow;
             var (found, examined) = Find(prefect, body, now, ignored);
+            prefect.Examined(examined);
             var page = TaskRunQuery.Sort(found, PrefectCall.Sort(body, "ID_DESC")).Skip(offset).Take(limit).ToList();
-            json = JsonResponse.Serialize(w =>
-            {
-                w.WriteStartArray();
-                foreach (var (run, task) in page)
-                {
-                    TaskRunJson.Write(w, prefect.Dialect, run.Id, task, now);
-                }
+            return (page, (w, item) => TaskRunJson.Write(w, prefect.Dialect, item.Run.Id, item.Task, now));
+        });
 
-                w.WriteEndArray();
-            });
-            prefect.Examined(examined);
-        }
-
-        call.NoteIgnored(ignored);
-        await call.Json(200, json);
-    }
-
-    public static async Task Count(PrefectCall call)
-    {
-        if (await call.Body("Body_count_task_runs_task_runs_count_post", true) is not { } body)
+    public static Task Count(PrefectCall call) => call.CountAsync(
+        "Body_count_task_runs_task_runs_count_post",
+        (body, ignored) =>
         {
-            return;
-        }
-
-        var prefect = call.Prefect;
-        var ignored = new List<string>();
-        int count;
-        lock (prefect.Store.Lock)
-        {
-            var (found, examined) = Find(prefect, body, prefect.UtcNow, ignored);
-            count = found.Count;
-            prefect.Examined(examined);
-        }
-
-        call.NoteIgnored(ignored);
-        await JsonResponse.WriteRawAsync(call.Http, 200, count.ToString(System.Globalization.CultureInfo.InvariantCulture));
-    }
+            var (found, examined) = Find(call.Prefect, body, call.Prefect.UtcNow, ignored);
+            call.Prefect.Examined(examined);
+            return found.Count;
+        });
 
     /// <summary>404 <c>{"detail":"Task not found"}</c> for an unknown id; the id leads back to its flow run.</summary>
     public static Task Read(PrefectCall call)
