@@ -26,7 +26,8 @@ public class PrefectRetryRestartTests
         Assert.Equal(new[] { "COMPLETED", "FAILED", "PENDING" }, first.Select(t => t.Str("state_type")));
 
         emu.Step(1);
-        Assert.Equal("RUNNING/Retrying", await emu.StateOfAsync(id));
+        // The flow engine proposes Running(); RenameReruns renames task runs only (CoreTaskPolicy).
+        Assert.Equal("RUNNING/Running", await emu.StateOfAsync(id));
         Assert.Equal(2, (await emu.ReadRunAsync(id)).Int("run_count"));
 
         emu.Step(5);
@@ -86,7 +87,7 @@ public class PrefectRetryRestartTests
         emu.Step(1.5);
         Assert.Equal("PENDING/Pending", await emu.StateOfAsync(id));
         emu.Step(1);
-        Assert.Equal("RUNNING/Rerunning", await emu.StateOfAsync(id));
+        Assert.Equal("RUNNING/Running", await emu.StateOfAsync(id));
         Assert.Equal(2, (await emu.ReadRunAsync(id)).Int("run_count"));
         emu.Step(4);
         var done = await emu.ReadRunAsync(id);

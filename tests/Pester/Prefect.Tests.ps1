@@ -300,9 +300,7 @@ PREFECT_API_AUTH_STRING = "$AuthString"
         BeforeAll {
             Connect-TestBackend $T
             Reset-Emulator $T
-            Add-EmulatorPipeline $T 'object-data-orders'
             $script:StringRun = Start-DhubBatch -PipelineId 'orders' -Wait -PollingInterval 0.2 -Timeout 60
-            $script:ObjectRun = Start-DhubBatch -PipelineId 'object-data-orders' -Wait -PollingInterval 0.2 -Timeout 60
         }
 
         It 'offsets from markdown artifacts keyed offsets whose data is a JSON string' {
@@ -316,17 +314,6 @@ PREFECT_API_AUTH_STRING = "$AuthString"
                 $step.Offsets['partition_1'] | Should -Be 500
             }
             $StringRun.Steps[0].OffsetSummary | Should -Be 'partition_0=1000; partition_1=500'
-        }
-
-        It 'offsets from artifacts whose data is a JSON object' {
-            $raw = @(Invoke-TestPrefectApi $T POST 'artifacts/filter' @{ artifacts = @{ flow_run_id = @{ any_ = @($ObjectRun.Id) }; type = @{ any_ = @('offsets') } } })
-            $raw.Count | Should -BeGreaterThan 0
-            $raw[0].data | Should -Not -BeOfType ([string])
-            $ObjectRun.Outcome | Should -Be ([DhubBatches.BatchOutcome]::Succeeded)
-            foreach ($step in $ObjectRun.Steps) {
-                $step.Offsets['partition_0'] | Should -Be 1000
-                $step.Offsets['partition_1'] | Should -Be 500
-            }
         }
 
         It 'step names drop the suffix the engine gives each task run' {

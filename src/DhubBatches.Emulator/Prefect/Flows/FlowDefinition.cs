@@ -122,6 +122,11 @@ public sealed record FlowDefinition
                 throw new ArgumentException($"Task '{task.Name}': a subflow needs at least one task.");
             }
 
+            if (task.RunName is not null && (task.RunName.Length == 0 || task.Subflow is not null))
+            {
+                throw new ArgumentException($"Task '{task.Name}': runName must not be empty, and a subflow has no task_run_name.");
+            }
+
             if (task.Subflow is not null && task.Map > 0)
             {
                 throw new ArgumentException($"Task '{task.Name}': a subflow cannot be mapped.");
@@ -154,6 +159,13 @@ public sealed record FlowDefinition
 public sealed record TaskDefinition
 {
     public required string Name { get; init; }
+
+    /// <summary>
+    /// <c>@task(task_run_name=...)</c>: the task run is renamed to exactly this when the task starts, without a suffix
+    /// (<c>src/prefect/utilities/_engine.py</c>, <c>resolve_custom_task_run_name</c>); a task run that never starts
+    /// (NotReady) keeps its generated name. Null: the generated name.
+    /// </summary>
+    public string? RunName { get; init; }
 
     /// <summary><c>task.map(partitions)</c> over this many partitions; 0 is a plain call.</summary>
     public int Map { get; init; }

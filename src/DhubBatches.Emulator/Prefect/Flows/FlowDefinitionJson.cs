@@ -17,7 +17,7 @@ namespace DhubBatches.Emulator.Prefect.Flows;
 ///  "concurrencyLimit":1, "pause":{"afterTask":"extract","steps":2,"suspend":false},
 ///  "enforceParameterSchema":null, "persistsResults":false}
 /// </code>
-/// Task flags: <c>fails</c> (every attempt), <c>failsOnAttempts</c>, <c>crashes</c>, <c>hangs</c>.
+/// Task members: <c>runName</c> (a custom <c>task_run_name</c>), <c>fails</c> (every attempt), <c>failsOnAttempts</c>, <c>crashes</c>, <c>hangs</c>.
 /// </summary>
 public static class FlowDefinitionJson
 {
@@ -89,6 +89,11 @@ public static class FlowDefinitionJson
     private static JsonObject TaskJson(TaskDefinition t)
     {
         var o = new JsonObject { ["name"] = t.Name };
+        if (t.RunName is { } runName)
+        {
+            o["runName"] = runName;
+        }
+
         if (t.Map > 0)
         {
             o["map"] = t.Map;
@@ -125,10 +130,11 @@ public static class FlowDefinitionJson
     private static TaskDefinition ReadTask(JsonNode? node)
     {
         var o = node as JsonObject ?? throw new ArgumentException("Every task must be an object with a name.");
-        Known(o, "task", "name", "map", "subflow", "fails", "failsOnAttempts", "crashes", "hangs");
+        Known(o, "task", "name", "runName", "map", "subflow", "fails", "failsOnAttempts", "crashes", "hangs");
         return new TaskDefinition
         {
             Name = Text(o, "name") ?? throw new ArgumentException("Every task needs a name."),
+            RunName = Text(o, "runName"),
             Map = Int(o, "map") ?? 0,
             Subflow = o["subflow"] switch
             {

@@ -15,7 +15,7 @@ internal static class TaskRunJson
         w.WriteString("id", t.Id);
         Time(w, dialect, "created", t.Created);
         Time(w, dialect, "updated", v.State.At);
-        w.WriteString("name", t.Name);
+        w.WriteString("name", v.Name);
         w.WriteString("flow_run_id", flowRunId);
         w.WriteString("task_key", t.TaskKey);
         w.WriteString("dynamic_key", t.DynamicKey);

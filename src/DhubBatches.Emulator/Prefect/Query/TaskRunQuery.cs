@@ -36,7 +36,7 @@ internal static class TaskRunQuery
                 case "name":
                     var names = Strings(v, "any_");
                     var like = String(v, "like_");
-                    clauses.Add((_, t) => (names is null || names.Contains(t.Track.Name)) && (like is null || Like(t.Track.Name, like)));
+                    clauses.Add((_, t) => (names is null || names.Contains(t.Name)) && (like is null || Like(t.Name, like)));
                     break;
                 case "flow_run_id":
                     var flowRuns = Guids(v, "any_");
@@ -103,8 +103,8 @@ internal static class TaskRunQuery
     {
         "EXPECTED_START_TIME_ASC" => items.OrderBy(i => i.Task.Track.Created),
         "EXPECTED_START_TIME_DESC" => items.OrderByDescending(i => i.Task.Track.Created),
-        "NAME_ASC" => items.OrderBy(i => i.Task.Track.Name, StringComparer.Ordinal),
-        "NAME_DESC" => items.OrderByDescending(i => i.Task.Track.Name, StringComparer.Ordinal),
+        "NAME_ASC" => items.OrderBy(i => i.Task.Name, StringComparer.Ordinal),
+        "NAME_DESC" => items.OrderByDescending(i => i.Task.Name, StringComparer.Ordinal),
         "END_TIME_DESC" => items.OrderByDescending(i => i.Task.EndTime ?? DateTimeOffset.MaxValue),
         "NEXT_SCHEDULED_START_TIME_ASC" => items,
         _ => items.OrderByDescending(i => i.Task.Track.Id.ToString(), StringComparer.Ordinal),

@@ -20,7 +20,7 @@ internal static class AttemptPlayer
     /// <param name="key">Distinguishes this attempt's states from other attempts'.</param>
     /// <param name="scheduledAt">When the SCHEDULED state was written.</param>
     /// <param name="scheduledTime">Its <c>scheduled_time</c>: a worker takes the run no earlier.</param>
-    /// <param name="runningName">The RUNNING state's name (RenameReruns: Running, Rerunning, Retrying).</param>
+    /// <param name="runningName">The RUNNING state's name ("Running": RenameReruns is in CoreTaskPolicy only, never renaming a flow run's).</param>
     /// <param name="slotFree">For a run waiting in a deployment concurrency queue: when a slot is free (null: never); else not given.</param>
     public static void FromScheduled(ScriptWriter w, int attempt, string key, DateTimeOffset scheduledAt, DateTimeOffset scheduledTime,
         string runningName, (bool Queued, DateTimeOffset? Free) slotFree = default)
@@ -175,7 +175,8 @@ internal static class AttemptPlayer
             var next = failure.Next + w.D;
             w.State(ScriptKeys.Of("awaiting/a", attempt), at + T(1), StateTypes.Scheduled, "AwaitingRetry", message, scheduledTime: next, retryType: "in_process", serverMade: true);
             w.Log(at + T(2), FlowLogger, Info, WillRunAgain);
-            Run(w, attempt + 1, next, "Retrying");
+            // The flow engine then proposes Running() (flow_engine.py handle_exception); no flow rule renames it.
+            Run(w, attempt + 1, next, "Running");
             return;
         }
 

@@ -142,9 +142,8 @@ internal sealed class FlowRunLifecycle
                 var scheduledTime = iv.ScheduledTime ?? iv.At;
                 w.State(key, iv.At, StateTypes.Scheduled, iv.Name, iv.Message, iv.TransitionId, scheduledTime,
                     retryType: StateTypes.IsTerminal(before.State.Type) ? "reschedule" : null, serverMade: true);
-                // RenameReruns: RUNNING after AwaitingRetry is "Retrying", after any other earlier attempt "Rerunning".
-                var runningName = iv.Name == "AwaitingRetry" ? "Retrying" : before.RunCount > 0 ? "Rerunning" : "Running";
-                AttemptPlayer.FromScheduled(w, before.RunCount + 1, "a" + (before.RunCount + 1) + key, iv.At, scheduledTime, runningName);
+                // The engine proposes Running(); RenameReruns is a task-run rule (CoreTaskPolicy), so a flow run's next attempt is "Running" too.
+                AttemptPlayer.FromScheduled(w, before.RunCount + 1, "a" + (before.RunCount + 1) + key, iv.At, scheduledTime, "Running");
                 break;
             default:
                 w.State(key, iv.At, iv.Type, iv.Name, iv.Message, iv.TransitionId, iv.ScheduledTime, countsAttempt: iv.Type == StateTypes.Running, serverMade: true);

@@ -80,7 +80,17 @@ internal sealed class TaskRunTrack
     /// <summary>Where the task run comes from in the script (attempt, call, map index): keys its derived ids.</summary>
     public required string Key { get; init; }
 
+    /// <summary>The generated name (<c>&lt;task&gt;-&lt;dynamic key&gt;</c>, or a subflow's); see <see cref="NameAt"/>.</summary>
     public required string Name { get; init; }
+
+    /// <summary>A custom <c>task_run_name</c>, which replaces <see cref="Name"/> from <see cref="RenamedAt"/> on (the task starting).</summary>
+    public string? CustomName { get; set; }
+
+    public DateTimeOffset RenamedAt { get; set; }
+
+    /// <summary>The name the server shows at <paramref name="now"/>.</summary>
+    public string NameAt(DateTimeOffset now) => CustomName is not null && now >= RenamedAt ? CustomName : Name;
+
     public required string TaskName { get; init; }
     public required string TaskKey { get; init; }
     public required string DynamicKey { get; init; }

@@ -151,7 +151,7 @@ internal sealed class RunScript
 
         var estimated = runTime + (current.State.Type == StateTypes.Running ? now - current.State.At : TimeSpan.Zero);
         return new TaskRunView(track, current.State, current.RunCount, current.FlowRunRunCount, start, end, runTime.TotalSeconds,
-            Math.Max(0, estimated.TotalSeconds));
+            Math.Max(0, estimated.TotalSeconds), track.NameAt(now));
     }
 
     public IEnumerable<ArtifactRecord> ArtifactsAt(DateTimeOffset now) => Artifacts.Where(a => a.At <= now);
@@ -182,4 +182,5 @@ internal sealed record TaskRunView(
     DateTimeOffset? StartTime,
     DateTimeOffset? EndTime,
     double TotalRunTime,
-    double EstimatedRunTime);
+    double EstimatedRunTime,
+    string Name);

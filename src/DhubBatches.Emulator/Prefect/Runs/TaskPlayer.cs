@@ -185,6 +185,13 @@ internal sealed class TaskPlayer
         // HandleTaskTerminalStateTransitions: a task run leaving a terminal state for a flow retry restarts its count and is "Retrying".
         var fromTerminal = reused && StateTypes.IsTerminal(last.State.Type);
         var runCount = fromTerminal ? 1 : last.RunCount + 1;
+        if (task.RunName is { } runName && track.CustomName is null)
+        {
+            // The engine renames the task run as it starts, before proposing RUNNING (the same name again on a Prefect 2 reuse).
+            track.CustomName = runName;
+            track.RenamedAt = start + T(2);
+        }
+
         _w.TaskState(track, ScriptKeys.Of("running/a", _attempt), start + T(2), StateTypes.Running, fromTerminal ? "Retrying" : "Running", runCount: runCount,
             flowRunRunCount: _attempt);
 
