@@ -165,6 +165,42 @@ public class DamageFaultTests
         Assert.Equal(1.0, run.GetProperty("run_count").GetDouble());
     }
 
+    [Theory]
+    [InlineData("id")]
+    [InlineData("state")]
+    public async Task Dhub_missingField_leaves_one_field_out_of_one_listed_batch(string variant)
+    {
+        await using var emu = await RunningEmulator.StartAsync();
+        emu.State.Dhub.Seed("orders", 3);
+        emu.State.AddFault(new FaultRule { Mode = FaultMode.MissingField, Method = "GET", PathPattern = ListPath, Index = 1, Variant = variant });
+
+        var items = (await ListAsync(emu)).GetProperty("items").EnumerateObject().ToArray();
+        var clean = (await ListAsync(emu)).GetProperty("items").EnumerateObject().ToArray();
+
+        Assert.Equal(clean.Select(i => i.Name), items.Select(i => i.Name));
+        Assert.False(JsonDocument.Parse(items[1].Value.GetString()!).RootElement.TryGetProperty(variant, out _));
+        Assert.True(JsonDocument.Parse(clean[1].Value.GetString()!).RootElement.TryGetProperty(variant, out _));
+        Assert.Equal(clean[0].Value.GetString(), items[0].Value.GetString());
+        Assert.Equal(clean[2].Value.GetString(), items[2].Value.GetString());
+    }
+
+    [Theory]
+    [InlineData("id", new[] { "id" })]
+    [InlineData("state", new[] { "state", "state_type", "state_name", "state_id" })]
+    public async Task Prefect_missingField_leaves_the_id_or_every_state_field_out_of_one_flow_run(string variant, string[] removed)
+    {
+        await using var emu = await PrefectEmulator.StartAsync();
+        var id = await emu.CreateRunIdAsync("orders");
+        emu.State.AddFault(new FaultRule { Mode = FaultMode.MissingField, Method = "GET", PathPattern = "^/prefect/api/flow_runs/", Variant = variant });
+
+        var (_, damaged) = await emu.GetAsync("flow_runs/" + id);
+        var (_, healed) = await emu.GetAsync("flow_runs/" + id);
+
+        Assert.All(removed, name => Assert.False(damaged.TryGetProperty(name, out _)));
+        Assert.All(removed, name => Assert.True(healed.TryGetProperty(name, out _)));
+        Assert.Equal(healed.Str("name"), damaged.Str("name"));
+    }
+
     [Fact]
     public async Task Damage_rules_respect_skip_every_and_times_and_take_their_json_names_over_the_control_api()
     {

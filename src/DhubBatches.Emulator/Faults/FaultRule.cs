@@ -49,6 +49,13 @@ public enum FaultMode
     /// <see cref="FaultRule.Variant"/> <c>exponent</c> (1e3, default) or <c>decimal</c> (1000.0). Still valid JSON.
     /// </summary>
     NumberSpelling,
+
+    /// <summary>
+    /// Answer normally, but leave a field out of one record that still parses: <see cref="FaultRule.Variant"/>
+    /// <c>id</c> (default; a dhub batch's <c>id</c>, a Prefect record's <c>id</c>) or <c>state</c> (a dhub batch's
+    /// <c>state</c> object; a Prefect record's <c>state</c>, <c>state_type</c>, <c>state_name</c> and <c>state_id</c>).
+    /// </summary>
+    MissingField,
 }
 
 /// <summary>

@@ -22,6 +22,7 @@ internal static partial class RecordDamage
     {
         FaultMode.NonIntegerOffset => new[] { "fraction", "string", "object" },
         FaultMode.NumberSpelling => new[] { "exponent", "decimal" },
+        FaultMode.MissingField => new[] { "id", "state" },
         _ => Array.Empty<string>(),
     };
 
@@ -82,6 +83,9 @@ internal static partial class RecordDamage
             case FaultMode.WrongType:
                 state["state"] = 7;
                 break;
+            case FaultMode.MissingField:
+                ((JsonObject)batch).Remove(rule.Variant == "state" ? "state" : "id");
+                break;
             case FaultMode.NonIntegerOffset or FaultMode.NumberSpelling when state["steps"] is JsonObject steps:
                 foreach (var (_, step) in steps)
                 {
@@ -132,6 +136,13 @@ internal static partial class RecordDamage
     {
         switch (rule.Mode)
         {
+            case FaultMode.MissingField:
+                foreach (var name in rule.Variant == "state" ? new[] { "state", "state_type", "state_name", "state_id" } : new[] { "id" })
+                {
+                    record.Remove(name);
+                }
+
+                break;
             case FaultMode.WrongType:
                 record["run_count"] = "two";
                 record["expected_start_time"] = 12;

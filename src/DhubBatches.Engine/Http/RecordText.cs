@@ -10,8 +10,8 @@ namespace DhubBatches.Engine.Http;
 /// </summary>
 internal sealed class RecordText
 {
-    /// <summary>Enough to recognise a record; long ones are cut.</summary>
-    public const int MaxLength = 500;
+    /// <summary>Enough to recognise a record; long ones are cut, saying how long they were.</summary>
+    public const int MaxLength = 300;
 
     private readonly string? _secret;
 
@@ -23,6 +23,6 @@ internal sealed class RecordText
     public string Of(string raw)
     {
         var text = _secret == null ? raw : raw.Replace(_secret, "***");
-        return text.Length <= MaxLength ? text : text.Substring(0, MaxLength) + "…";
+        return text.Length <= MaxLength ? text : text.Substring(0, MaxLength) + $"… ({text.Length} characters)";
     }
 }

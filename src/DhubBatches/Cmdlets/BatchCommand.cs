@@ -11,9 +11,6 @@ namespace DhubBatches.Cmdlets;
 /// </summary>
 public abstract class BatchCommand : DhubCmdlet
 {
-    /// <summary>Longest raw record text shown by -Verbose for an unreadable record.</summary>
-    private const int MaxRawText = 300;
-
     /// <summary>The connection to use instead of the session's default; a piped Batch supplies its own.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public DhubConnection? Connection { get; set; }
@@ -79,7 +76,7 @@ public abstract class BatchCommand : DhubCmdlet
         {
             if (problem.RawText != null)
             {
-                WriteVerbose("Unreadable record: " + Shorten(problem.RawText));
+                WriteVerbose("Unreadable record: " + problem.RawText); // shortened by the engine, which knows its full length
             }
             object target = problem.BatchId != null
                 ? Batch.Placeholder(problem.PipelineId, problem.BatchId, connection)
@@ -89,7 +86,4 @@ public abstract class BatchCommand : DhubCmdlet
     }
 
     internal static TimeSpan? TimeoutFromSeconds(int seconds) => seconds < 0 ? (TimeSpan?)null : TimeSpan.FromSeconds(seconds);
-
-    private static string Shorten(string text) =>
-        text.Length <= MaxRawText ? text : text.Substring(0, MaxRawText) + $"… ({text.Length} characters)";
 }
