@@ -367,7 +367,9 @@ internal sealed class PrefectEngine : IBatchEngine
         {
             if (string.IsNullOrEmpty(run.Id))
             {
-                problems.Add(new RecordProblem(pipelineId, null, $"A run of pipeline '{pipelineId}' in the answer has no id; it was skipped.", null));
+                // It parsed, so its raw text was not kept: the fields as read stand in for it.
+                var asRead = System.Text.Json.JsonSerializer.Serialize(run, PrefectJsonContext.Default.PrefectFlowRun);
+                problems.Add(new RecordProblem(pipelineId, null, $"A run of pipeline '{pipelineId}' in the answer has no id; it was skipped.", Text.Of(asRead)));
                 continue;
             }
             readable.Add((pipelineId, run));

@@ -71,6 +71,10 @@ internal sealed class RunDetailsReader
         {
             EngineLog.Current?.Warning($"Prefect sent {what} that could not be read and names no flow run ({entry.Reason}); it was left out. Record: {_text.Of(entry.RawText)}");
         }
+        foreach (var (what, entry) in unreadable.Where(u => u.Entry.FlowRunId != null))
+        {
+            EngineLog.Current?.Verbose($"Flow run {entry.FlowRunId}: {what} {entry.Id} as Prefect sent it: {_text.Of(entry.RawText)}");
+        }
         if (rows != null)
         {
             foreach (var id in ids)
