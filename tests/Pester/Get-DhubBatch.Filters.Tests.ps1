@@ -152,6 +152,7 @@ Describe 'Get-DhubBatch -All filters (<Name>)' -Tag 'Filters' -ForEach $Backends
             $asked = 0
             Get-EmulatorRequest $T -Operation List | ForEach-Object { if ($_.rawTarget -match '[?&]limit=(\d+)') { $asked += [int]$Matches[1] } }
             $asked | Should -BeLessOrEqual 4 -Because 'the pages after the first match are never read'
+            @(Get-EmulatorRequest $T -Operation List).Count | Should -Be 2 -Because 'with a state filter each page is -PageSize long, not -First'
         }
     }
 }

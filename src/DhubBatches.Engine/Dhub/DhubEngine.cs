@@ -102,10 +102,14 @@ internal sealed class DhubEngine : IBatchEngine
         return Map(() => DhubMapper.ToSnapshot(pipelineId, dto, batchId), $"GET /api/v1/batches/{pipelineId}/{batchId}");
     }
 
-    /// <summary>The API cannot skip or filter: this page asks for what is to be skipped plus what is wanted, and filters states itself.</summary>
+    /// <summary>
+    /// The API cannot skip or filter: this page asks for what is to be skipped plus what is wanted, and filters states
+    /// itself. With a state filter a full page is asked for, since how many batches it takes to find the wanted ones
+    /// is not known.
+    /// </summary>
     public async Task<BatchPage> GetPageAsync(string pipelineId, BatchQuery query, PageRequest page, CancellationToken cancellationToken)
     {
-        var wanted = Math.Min((long)page.PageSize, Math.Max(1, page.Skip + page.Want));
+        var wanted = query.States == null ? Math.Min((long)page.PageSize, Math.Max(1, page.Skip + page.Want)) : page.PageSize;
         var list = await ReadListAsync(pipelineId, (int)wanted, page.Continuation, cancellationToken).ConfigureAwait(false);
         var items = query.States == null ? list.Items : list.Items.Where(b => query.States.Contains(b.State)).ToList();
         return new BatchPage(items, list.Continuation, skipped: 0, list.Problems);
