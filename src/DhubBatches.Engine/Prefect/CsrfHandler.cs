@@ -40,7 +40,7 @@ internal sealed class CsrfHandler : DelegatingHandler
         var token = await TokenAsync(request, renew: false, cancellationToken).ConfigureAwait(false);
         var body = request.Content == null ? null : await request.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
         var response = await base.SendAsync(WithToken(request, body, token), cancellationToken).ConfigureAwait(false);
-        if (response.StatusCode != HttpStatusCode.Forbidden || !await IsCsrfRejectionAsync(response).ConfigureAwait(false))
+        if (response.StatusCode != HttpStatusCode.Forbidden || !await IsCsrfRejectionAsync(response, cancellationToken).ConfigureAwait(false))
         {
             return response;
         }
@@ -116,10 +116,10 @@ internal sealed class CsrfHandler : DelegatingHandler
         }
     }
 
-    private static async Task<bool> IsCsrfRejectionAsync(HttpResponseMessage response)
+    private static async Task<bool> IsCsrfRejectionAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
-        await response.Content.LoadIntoBufferAsync().ConfigureAwait(false);
-        var text = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
+        // Buffers the body (the caller may still read it) and honours Ctrl+C and the attempt's timeout while it comes.
+        var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
         return text.IndexOf("CSRF", StringComparison.OrdinalIgnoreCase) >= 0;
     }
 }

@@ -1,4 +1,5 @@
 using System;
+using System.Globalization;
 using System.Threading;
 using System.Threading.Tasks;
 using DhubBatches.Contract;
@@ -152,7 +153,7 @@ internal sealed class FlowRunStates
     private static async Task WaitAsync(PrefectOrchestrationResult result, CancellationToken cancellationToken)
     {
         var delay = TimeSpan.FromSeconds(Math.Min(60, Math.Max(0.1, result.Details?.DelaySeconds ?? 1)));
-        EngineLog.Current?.Verbose($"Prefect asked to wait {delay.TotalSeconds:0.#} s before the state change ({result.Details?.Reason}).");
+        EngineLog.Current?.Verbose(string.Format(CultureInfo.InvariantCulture, "Prefect asked to wait {0:0.#} s before the state change ({1}).", delay.TotalSeconds, result.Details?.Reason));
         await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
     }
 

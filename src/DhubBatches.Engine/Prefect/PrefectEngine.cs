@@ -187,18 +187,23 @@ internal sealed class PrefectEngine : IBatchEngine
 
     public async Task<BatchPage> GetPageAsync(string pipelineId, BatchQuery query, PageRequest page, CancellationToken cancellationToken)
     {
+        var (serverStates, clientStates) = SplitStates(query);
         long offset;
         long skipped = 0;
         if (page.Continuation == null)
         {
-            offset = Math.Max(0, page.Skip);
-            skipped = offset; // offset paging skips on the server
+            // Offset paging skips on the server, unless states are chosen here: then the cmdlet skips what matches.
+            offset = clientStates == null ? Math.Max(0, page.Skip) : 0;
+            skipped = offset;
         }
         else if (!long.TryParse(page.Continuation, NumberStyles.None, CultureInfo.InvariantCulture, out offset))
         {
             throw new DhubException(DhubErrorKind.DhubBadRequest, $"'{page.Continuation}' is not a Prefect page offset.");
         }
-        var (serverStates, clientStates) = SplitStates(query);
+        if (offset > int.MaxValue)
+        {
+            throw new DhubException(DhubErrorKind.DhubBadRequest, $"Prefect cannot page past offset {int.MaxValue}; -Skip {offset} is too large.");
+        }
         var used = 0;
         var answer = await Deployments.UseAsync(
             pipelineId,
@@ -207,12 +212,13 @@ internal sealed class PrefectEngine : IBatchEngine
                 {
                     used = limit;
                     return ListAnswer.ReadAsync(
-                        Api.FilterFlowRunsAsync(RunsQuery(deployment, query, serverStates, limit, checked((int)offset), Clock.Now), cancellationToken),
+                        Api.FilterFlowRunsAsync(RunsQuery(deployment, query, serverStates, limit, (int)offset, Clock.Now), cancellationToken),
                         PrefectJsonContext.Default.PrefectFlowRun,
                         PrefectCalls.ApiNotFound,
                         cancellationToken);
                 },
-                want: Math.Max(1, Math.Min(page.Want, page.PageSize))),
+                // States chosen here: a full page, since how many runs it takes to find the wanted ones is unknown.
+                want: clientStates == null ? Math.Max(1, Math.Min(page.Want, page.PageSize)) : page.PageSize),
             (found, _) => page.Continuation == null && found.Items.Count == 0 && found.Unreadable.Count == 0,
             cancellationToken).ConfigureAwait(false);
         var (batches, problems) = await MapPageAsync(pipelineId, answer, cancellationToken).ConfigureAwait(false);

@@ -177,8 +177,7 @@ internal sealed class PrefectRefresher : IBatchRefresher
     private static int Chunks(int count, int limit) => (count + limit - 1) / limit;
 
     /// <summary>States in which task runs move while the flow run itself stays as it is.</summary>
-    private static bool IsRunning(PrefectFlowRun run) =>
-        string.Equals(run.StateType, "RUNNING", StringComparison.OrdinalIgnoreCase) || string.Equals(run.StateType, "CANCELLING", StringComparison.OrdinalIgnoreCase);
+    private static bool IsRunning(PrefectFlowRun run) => run.Type is "RUNNING" or "CANCELLING";
 
     /// <summary>
     /// The runs by id, in chunks of the server's limit (one request each); the entries that could not be read, by id;

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.Globalization;
 using System.Linq;
 using System.Management.Automation;
 using System.Threading;
@@ -116,7 +117,7 @@ internal sealed class BatchWaiter
             _host.WriteItemError(
                 new DhubException(
                     DhubErrorKind.DhubWaitTimeout,
-                    $"Batch {batch.PipelineId}/{batch.Id} did not complete within {_timeout!.Value.TotalSeconds:0.###} s (state {state}{steps}). The batch keeps running."),
+                    string.Format(CultureInfo.InvariantCulture, "Batch {0}/{1} did not complete within {2:0.###} s (state {3}{4}). The batch keeps running.", batch.PipelineId, batch.Id, _timeout!.Value.TotalSeconds, state, steps)),
                 batch);
         }
     }
