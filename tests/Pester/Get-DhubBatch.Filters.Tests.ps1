@@ -132,6 +132,13 @@ Describe 'Get-DhubBatch -All filters (<Name>)' -Tag 'Filters' -ForEach $Backends
             $lists.Count | Should -BeGreaterThan 0
             foreach ($body in $lists) { $body.flow_runs.PSObject.Properties.Name | Should -Not -Contain 'state' }
         }
+
+        It '-State Unknown with -Skip skips matching batches, not runs (the server cannot tell which match)' {
+            $matching = @($Everything | Where-Object { $_.State -in 'Unknown', 'Stop' })
+            $matching.Count | Should -BeGreaterThan 1
+            $found = @(Get-DhubBatch -PipelineId $Mixed -All -State Unknown, Stop -Skip 1)
+            $found.Id | Should -Be @($matching | Select-Object -Skip 1).Id
+        }
     }
 
     Context 'dhub: pages are filtered as they arrive' -Skip:($Backend -ne 'Dhub') {
