@@ -10,12 +10,10 @@ namespace DhubBatches.Engine.Http;
 
 /// <summary>
 /// One -Verbose line per attempt: method, URL, status, elapsed ms. Headers are never logged (they carry the
-/// secret); the body of a failed answer goes to -Debug, shortened.
+/// secret), nor are bodies.
 /// </summary>
 internal sealed class RequestLogHandler : DelegatingHandler
 {
-    private const int MaxDebugBody = 1000;
-
     public RequestLogHandler(HttpMessageHandler inner)
         : base(inner)
     {
@@ -60,7 +58,4 @@ internal sealed class RequestLogHandler : DelegatingHandler
 
     private static long Elapsed(long started) =>
         (long)((Stopwatch.GetTimestamp() - started) * 1000.0 / Stopwatch.Frequency);
-
-    public static string Shorten(string? body) =>
-        body == null ? string.Empty : body.Length <= MaxDebugBody ? body : body.Substring(0, MaxDebugBody) + "…";
 }

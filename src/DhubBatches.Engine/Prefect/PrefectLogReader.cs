@@ -34,6 +34,12 @@ internal sealed class PrefectLogReader : IBatchLogReader
 
     public bool HasMore { get; private set; }
 
+    public async Task<bool> IsBatchCompleteAsync(CancellationToken cancellationToken)
+    {
+        var run = await _engine.RunOfPipelineAsync(_request.PipelineId, _request.BatchId, cancellationToken).ConfigureAwait(false);
+        return PrefectMapper.IsTerminal(run.Type);
+    }
+
     public async Task<IReadOnlyList<LogLine>> ReadAsync(CancellationToken cancellationToken)
     {
         if (!_started)

@@ -11,6 +11,8 @@ namespace DhubBatches.Cmdlets;
 /// </summary>
 public abstract class BatchCommand : DhubCmdlet
 {
+    private DhubConnection? _sessionConnection;
+
     /// <summary>The connection to use instead of the session's default; a piped Batch supplies its own.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public DhubConnection? Connection { get; set; }
@@ -20,7 +22,9 @@ public abstract class BatchCommand : DhubCmdlet
     /// item itself came from, else the session default. Resolved per item, since piped batches may differ.
     /// </summary>
     internal DhubConnection ConnectionFor(DhubConnection? ofItem = null) =>
-        SessionConnections.Current.Resolve(Connection ?? ofItem, SessionConnections.UserAgent);
+        Connection ?? ofItem
+        // The session's connection once per command: from the environment, each look fingerprints the settings.
+        ?? (_sessionConnection ??= SessionConnections.Current.Resolve(null, SessionConnections.UserAgent));
 
     /// <summary>Rejects ids that cannot be one path segment (<c>.</c>, <c>..</c>, blank) before any request.</summary>
     internal static void ValidateIds(string pipelineId, string? batchId = null)

@@ -112,7 +112,7 @@ internal sealed class BatchWaiter
             {
                 _host.WriteObject(batch);
             }
-            var state = batch.EngineState ?? batch.State.ToString().ToLowerInvariant();
+            var state = batch.StateText;
             var steps = batch.Steps.Count > 0 ? "; " + batch.StepSummary : string.Empty;
             _host.WriteItemError(
                 new DhubException(
@@ -125,12 +125,8 @@ internal sealed class BatchWaiter
     /// <summary>Outputs and removes the batches that completed (or failed to be read); true when the wait is over.</summary>
     private bool EmitCompleted(List<Entry> pending)
     {
-        foreach (var entry in pending.ToList())
+        foreach (var entry in pending.Where(e => e.Dropped || e.Latest.IsComplete).ToList())
         {
-            if (!entry.Dropped && !entry.Latest.IsComplete)
-            {
-                continue;
-            }
             pending.Remove(entry);
             if (entry.Dropped)
             {
@@ -193,8 +189,9 @@ internal sealed class BatchWaiter
                 {
                     failures.Add((entry, result.Error));
                 }
-                else if (result.Snapshot != null)
+                else if (result.Snapshot != null && !ReferenceEquals(result.Snapshot, entry.Latest.Snapshot))
                 {
+                    // A snapshot the refresher handed back unchanged needs no new Batch.
                     entry.Latest = entry.Latest.Connection.ToBatch(result.Snapshot);
                     WarnOnce(entry);
                 }

@@ -71,8 +71,7 @@ public sealed class GetDhubBatchLogCommand : BatchCommand
                 {
                     return;
                 }
-                var batch = connection.ToBatch(Pump.Run(token => connection.Engine.GetAsync(PipelineId, BatchId, token)));
-                if (batch.IsComplete)
+                if (Pump.Run(reader.IsBatchCompleteAsync))
                 {
                     // Lines written just before the batch ended: print what remains, then return.
                     WriteLines(reader, connection);

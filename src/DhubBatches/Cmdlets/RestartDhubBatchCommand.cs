@@ -57,7 +57,7 @@ public sealed class RestartDhubBatchCommand : BatchCommand
                 return;
             }
             var batch = connection.ToBatch(Pump.Run(token => connection.Engine.RestartAsync(PipelineId, BatchId, token)));
-            WriteVerbose($"Restarted batch {PipelineId}/{BatchId} ({batch.EngineState ?? batch.State.ToString()}).");
+            WriteVerbose($"Restarted batch {PipelineId}/{BatchId} ({batch.StateText}).");
             if (Wait)
             {
                 _restarted.Add(batch);

@@ -65,7 +65,7 @@ public sealed class StartDhubBatchCommand : BatchCommand
             var connection = ConnectionFor();
             if (IfActive != IfActiveAction.Start && ActiveBatch(connection) is { } active)
             {
-                var described = $"batch {active.Id} ({active.EngineState ?? active.State.ToString().ToLowerInvariant()})";
+                var described = $"batch {active.Id} ({active.StateText})";
                 if (IfActive == IfActiveAction.Skip)
                 {
                     WriteVerbose($"Pipeline '{PipelineId}' already has an active {described}; not starting another (-IfActive Skip).");

@@ -49,7 +49,7 @@ internal sealed class WaitProgress
             var id = IdOf(KeyOf(batch));
             var finished = batch.Steps.Count(s => s.IsFinished);
             var running = batch.Steps.FirstOrDefault(s => s.State == StepState.Running);
-            var status = (batch.EngineState ?? batch.State.ToString().ToLowerInvariant()) + (running != null ? " - " + running.Name : string.Empty);
+            var status = batch.StateText + (running != null ? " - " + running.Name : string.Empty);
             Write(id, new ProgressRecord(id, $"Batch {batch.PipelineId}/{batch.Id}", status)
             {
                 ParentActivityId = parent,

@@ -81,4 +81,7 @@ public interface IBatchLogReader
 
     /// <summary>True when the last read filled a page, so more lines are waiting now.</summary>
     bool HasMore { get; }
+
+    /// <summary>Whether the batch is complete, so no new lines will come (-Follow's stop); reads only the batch's state.</summary>
+    Task<bool> IsBatchCompleteAsync(CancellationToken cancellationToken);
 }

@@ -67,8 +67,4 @@ internal static class DhubErrors
         "Not connected to a dhub or Prefect API. Run Connect-Dhub -Uri <url> [-Token <SecureString>] " +
         "[-Backend Dhub|Prefect], or set DHUB_API_URL (+ DHUB_API_TOKEN), PREFECT_API_URL (+ PREFECT_API_KEY or " +
         "PREFECT_API_AUTH_STRING), or an active profile in Prefect's profiles.toml.");
-
-    public static bool IsFlowControl(Exception ex) =>
-        ex is PipelineStoppedException || ex is FlowControlException ||
-        ex.GetType().Name == "StopUpstreamCommandsException";
 }

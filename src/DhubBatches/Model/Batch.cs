@@ -57,6 +57,9 @@ public sealed class Batch
     /// <summary>Raw engine state where the backend has one (Prefect <c>CANCELLING</c>, <c>SCHEDULED/Late</c>).</summary>
     public string? EngineState { get; }
 
+    /// <summary>The state as messages and progress show it: the engine's own where it has one, else the wire value.</summary>
+    internal string StateText => EngineState ?? State.ToString().ToLowerInvariant();
+
     public DateTimeOffset? StartTime { get; }
 
     public DateTimeOffset? EndTime { get; }
