@@ -49,10 +49,7 @@ function Get-Median([double[]] $Values) {
     return ($sorted[$sorted.Count / 2 - 1] + $sorted[$sorted.Count / 2]) / 2
 }
 
-function Invoke-Control([string] $Method, [string] $Path, $Body) {
-    $json = if ($null -ne $Body) { $Body | ConvertTo-Json -Compress } else { $null }
-    Invoke-RestMethod -Method $Method -Uri "$($emulator.Url)/_emulator/$Path" -ContentType 'application/json' -Body $json
-}
+function Invoke-Control([string] $Method, [string] $Path, $Body) { Invoke-DhubEmulatorControl $emulator $Method $Path $Body }
 
 function Test-Target([double] $Value, [double] $Limit) { if ($Value -le $Limit) { 'met' } else { '**missed**' } }
 

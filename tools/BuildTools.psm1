@@ -72,10 +72,26 @@ function Stop-DhubEmulator {
     }
 }
 
+function Invoke-DhubEmulatorControl {
+    <# Calls the emulator's control API (`/_emulator/...`, docs/emulator.md): the body, if any, is sent as JSON. #>
+    param(
+        [Parameter(Mandatory)] $Emulator,
+        [Parameter(Mandatory)][string] $Method,
+        [Parameter(Mandatory)][string] $Path,
+        $Body
+    )
+    $splat = @{ Method = $Method; Uri = "$($Emulator.Url)/_emulator/$Path"; ErrorAction = 'Stop'; Debug = $false; Verbose = $false }
+    if ($null -ne $Body) {
+        $splat.Body = ($Body | ConvertTo-Json -Depth 5 -Compress)
+        $splat.ContentType = 'application/json'
+    }
+    Invoke-RestMethod @splat
+}
+
 function Get-NuGetPackageRoot {
     $root = $env:NUGET_PACKAGES
     if (-not $root) { $root = Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages' }
     return $root
 }
 
-Export-ModuleMember -Function Get-ChildPwshCommand, Invoke-ChildPwsh, Start-DhubEmulator, Stop-DhubEmulator, Get-NuGetPackageRoot
+Export-ModuleMember -Function Get-ChildPwshCommand, Invoke-ChildPwsh, Start-DhubEmulator, Stop-DhubEmulator, Invoke-DhubEmulatorControl, Get-NuGetPackageRoot

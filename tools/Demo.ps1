@@ -16,7 +16,7 @@ $emulator = Start-DhubEmulator -EmulatorDll $EmulatorDll -ArgumentList '--step-s
 try {
     Write-Host "Emulator listening on $($emulator.Url)" -ForegroundColor Cyan
     # Some history, as a real pipeline would have (the control endpoint is the emulator's, not dhub's).
-    $null = Invoke-RestMethod -Method Post -Uri "$($emulator.Url)/_emulator/pipelines/sales-pipeline/seed" -ContentType 'application/json' -Body '{"count":5}'
+    $null = Invoke-DhubEmulatorControl $emulator Post 'pipelines/sales-pipeline/seed' @{ count = 5 }
 
     Import-Module $ModulePath
     $token = ConvertTo-SecureString 'emulator-token' -AsPlainText -Force
@@ -41,8 +41,9 @@ try {
     if ($batch.Outcome -ne 'Succeeded') { throw "The demo batch ended $($batch.Outcome)." }
 
     # Prefect: a second connection; batches remember theirs, so piping them on stays on Prefect.
-    $null = Invoke-RestMethod -Method Put -Uri "$($emulator.Url)/_emulator/prefect/pipelines/nightly-sales" -ContentType 'application/json' `
-        -Body '{"tasks":[{"name":"extract"},{"name":"transform","failsOnAttempts":[1]},{"name":"load"}]}'
+    $null = Invoke-DhubEmulatorControl $emulator Put 'prefect/pipelines/nightly-sales' @{
+        tasks = @(@{ name = 'extract' }, @{ name = 'transform'; failsOnAttempts = @(1) }, @{ name = 'load' })
+    }
     $prefect = Connect-Dhub -Backend Prefect -Uri "$($emulator.Url)/prefect/api" -Token $token -PassThru
     Write-Host '> $prefect = Connect-Dhub -Backend Prefect -Uri .../prefect/api -Token $token -PassThru' -ForegroundColor Cyan
     Write-Host '> Start-DhubBatch nightly-sales -Connection $prefect -Wait -PollingInterval 0.5' -ForegroundColor Cyan

@@ -179,12 +179,7 @@ function Invoke-EmulatorControl {
         [Parameter(Mandatory)][string] $Path,
         $Body
     )
-    $splat = @{ Method = $Method; Uri = "$($Context.Url)/_emulator/$Path"; ErrorAction = 'Stop'; Debug = $false; Verbose = $false }
-    if ($null -ne $Body) {
-        $splat.Body = ($Body | ConvertTo-Json -Depth 5 -Compress)
-        $splat.ContentType = 'application/json'
-    }
-    Invoke-RestMethod @splat
+    Invoke-DhubEmulatorControl -Emulator $Context -Method $Method -Path $Path -Body $Body
 }
 
 function Reset-Emulator {

@@ -55,31 +55,6 @@ internal sealed class BatchStore
         }
     }
 
-    public bool IsKnown(string pipelineId)
-    {
-        lock (_lock)
-        {
-            return _pipelines.ContainsKey(pipelineId);
-        }
-    }
-
-    /// <summary>The pipeline's own step duration, or null when it uses the emulator default (or is unknown).</summary>
-    public TimeSpan? StepDurationOf(string pipelineId)
-    {
-        lock (_lock)
-        {
-            return _pipelines.TryGetValue(pipelineId, out var p) ? p.StepDuration : null;
-        }
-    }
-
-    public IReadOnlyList<string> PipelineIds()
-    {
-        lock (_lock)
-        {
-            return _pipelines.Keys.ToArray();
-        }
-    }
-
     public IReadOnlyList<DeletedBatch> Deleted()
     {
         lock (_lock)

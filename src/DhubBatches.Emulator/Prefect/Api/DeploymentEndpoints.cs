@@ -53,6 +53,7 @@ internal static class DeploymentEndpoints
                 _ => list.OrderBy(d => d.Name, StringComparer.Ordinal),
             };
             var now = prefect.UtcNow;
+            prefect.Sync(now); // the active slots it reports count runs as of now
             var flowId = prefect.Store.FlowIdFor(prefect.FlowName);
             return (ordered.Skip(offset).Take(limit).ToList(), (w, d) => DeploymentJson.Write(w, prefect.Dialect, d, flowId, ActiveSlots(prefect, d, now), now));
         });

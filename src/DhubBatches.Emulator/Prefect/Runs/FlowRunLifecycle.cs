@@ -16,7 +16,9 @@ namespace DhubBatches.Emulator.Prefect.Runs;
 internal sealed class FlowRunLifecycle
 {
     private const int CacheCapacity = 1024;
-    private readonly Dictionary<Guid, (long Stamp, RunScript Script)> _cache = new();
+    // Two generations: a full one becomes the older, so the scripts in use (a page being read) survive the turn.
+    private Dictionary<Guid, (long Stamp, RunScript Script)> _cache = new();
+    private Dictionary<Guid, (long Stamp, RunScript Script)> _older = new();
     private readonly Func<string, Guid> _flowIdFor;
 
     public FlowRunLifecycle(PrefectDialect dialect, Func<string, Guid> flowIdFor)
@@ -33,6 +35,7 @@ internal sealed class FlowRunLifecycle
     public void Clear()
     {
         _cache.Clear();
+        _older.Clear();
         ScriptsBuilt = 0;
     }
 
@@ -45,10 +48,13 @@ internal sealed class FlowRunLifecycle
             return cached.Script;
         }
 
-        var script = Build(run, run.Queue is { } q ? (true, q.SlotFree(run, TerminalAt)) : default);
+        var script = _older.TryGetValue(run.Id, out var old) && old.Stamp == stamp
+            ? old.Script
+            : Build(run, run.Queue is { } q ? (true, q.SlotFree(run, TerminalAt)) : default);
         if (_cache.Count >= CacheCapacity)
         {
-            _cache.Clear();
+            _older = _cache;
+            _cache = new();
         }
 
         _cache[run.Id] = (stamp, script);
