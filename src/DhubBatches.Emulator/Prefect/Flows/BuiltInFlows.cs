@@ -16,7 +16,7 @@ public static class BuiltInFlows
     {
         "retry-pipeline", "mapped-pipeline", "subflow-pipeline", "scheduled-pipeline", "late-pipeline", "paused-pipeline",
         "suspend-pipeline", "limited-pipeline", "crash-pipeline", "stuck-pipeline", "strict-pipeline", "open-pipeline", "kwargs-pipeline",
-        "table-pipeline", "keyed-pipeline", "object-data-pipeline",
+        "table-pipeline", "keyed-pipeline", "object-data-pipeline", "sequential-pipeline", "served-pipeline",
     };
 
     /// <summary>What the flows declare, in signature order, exactly as the recorded <c>deployment.json</c> shows them.</summary>
@@ -108,6 +108,20 @@ public static class BuiltInFlows
         if (Is("stuck"))
         {
             return standard with { ReportLink = false, Tasks = WithTransform(t => t with { Hangs = true }) };
+        }
+
+        if (Is("sequential") || Is("served"))
+        {
+            // The recorded real flow: extract(), transform(), load() called in order, transform raising when fail=True;
+            // "served" is that flow under flow.serve(), whose runner leaves a cancelled run CANCELLING.
+            return standard with
+            {
+                ReportLink = false,
+                CallsInOrder = true,
+                CancelStaysCancelling = Is("served"),
+                Parameters = StandardParameters(pipeline).Append(new ParameterDefinition("fail", "boolean", JsonValue.Create(false))).ToArray(),
+                Tasks = WithTransform(t => t with { FailsWhen = "fail" }),
+            };
         }
 
         if (Is("strict"))

@@ -58,6 +58,20 @@ public sealed record FlowDefinition
     /// <summary>Results are persisted, so Prefect refuses to move a COMPLETED run back to SCHEDULED without <c>force</c>.</summary>
     public bool PersistsResults { get; init; }
 
+    /// <summary>
+    /// The flow calls its tasks one after another (<c>extract()</c>, then <c>transform()</c>): a task run exists only once
+    /// its call starts, and a failure ends the flow, so later tasks never get one. False: the calls are submitted
+    /// (<c>.submit()</c>, <c>wait_for</c>), and tasks downstream of a failure are created PENDING/<c>NotReady</c>.
+    /// </summary>
+    public bool CallsInOrder { get; init; }
+
+    /// <summary>
+    /// Served by <c>flow.serve()</c>'s runner, which kills only processes still alive: on CANCELLING the running task
+    /// finishes, the next task call is aborted (its task run stays PENDING), the process exits cleanly and nothing
+    /// ever sets CANCELLED (recorded on a real 2.16.8 runner). False: a worker kills the process and sets CANCELLED.
+    /// </summary>
+    public bool CancelStaysCancelling { get; init; }
+
     /// <summary>The flow run fails as it starts when its parameters name something the flow does not declare.</summary>
     internal IReadOnlyList<string>? UndeclaredIn(IReadOnlyList<string> parameterNames)
     {
@@ -127,6 +141,11 @@ public sealed record FlowDefinition
                 throw new ArgumentException($"Task '{task.Name}': runName must not be empty, and a subflow has no task_run_name.");
             }
 
+            if (task.FailsWhen is { } flag && Parameters.All(p => p.Name != flag || p.Type != "boolean"))
+            {
+                throw new ArgumentException($"Task '{task.Name}': failsWhen must name a boolean parameter of the flow, not '{flag}'.");
+            }
+
             if (task.Subflow is not null && task.Map > 0)
             {
                 throw new ArgumentException($"Task '{task.Name}': a subflow cannot be mapped.");
@@ -184,6 +203,9 @@ public sealed record TaskDefinition
 
     /// <summary>The worker goes away while this task runs: it stays RUNNING and nobody acts on a cancel.</summary>
     public bool Hangs { get; init; }
+
+    /// <summary>The name of a boolean flow parameter: the task raises in a run given <c>true</c> for it (<c>fail=True</c>).</summary>
+    public string? FailsWhen { get; init; }
 
     internal bool FailsOn(int attempt) => FailsAlways || FailsOnAttempts.Contains(attempt);
 }

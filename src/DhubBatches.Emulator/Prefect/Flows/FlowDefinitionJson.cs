@@ -15,9 +15,10 @@ namespace DhubBatches.Emulator.Prefect.Flows;
 ///  "parameters":[{"name":"pipeline_id","type":"string","default":"orders"}], "acceptsKwargs":false, "openSchema":false,
 ///  "offsets":{"form":"markdown|table|object","key":"offsets"}, "reportLink":false, "worker":"polls|absent",
 ///  "concurrencyLimit":1, "pause":{"afterTask":"extract","steps":2,"suspend":false},
-///  "enforceParameterSchema":null, "persistsResults":false}
+///  "enforceParameterSchema":null, "persistsResults":false, "callsInOrder":false, "cancelStaysCancelling":false}
 /// </code>
-/// Task members: <c>runName</c> (a custom <c>task_run_name</c>), <c>fails</c> (every attempt), <c>failsOnAttempts</c>, <c>crashes</c>, <c>hangs</c>.
+/// Task members: <c>runName</c> (a custom <c>task_run_name</c>), <c>fails</c> (every attempt), <c>failsOnAttempts</c>,
+/// <c>failsWhen</c> (a boolean parameter's name), <c>crashes</c>, <c>hangs</c>.
 /// </summary>
 public static class FlowDefinitionJson
 {
@@ -35,7 +36,7 @@ public static class FlowDefinitionJson
         }
 
         Known(root, "definition", "tasks", "retries", "schedule", "parameters", "acceptsKwargs", "openSchema", "offsets", "reportLink", "worker",
-            "concurrencyLimit", "pause", "enforceParameterSchema", "persistsResults");
+            "concurrencyLimit", "pause", "enforceParameterSchema", "persistsResults", "callsInOrder", "cancelStaysCancelling");
         var tasks = root["tasks"] as JsonArray ?? throw new ArgumentException("tasks must be an array of task objects.");
         var definition = new FlowDefinition
         {
@@ -60,6 +61,8 @@ public static class FlowDefinitionJson
                 : null,
             EnforceParameterSchema = Bool(root, "enforceParameterSchema"),
             PersistsResults = Bool(root, "persistsResults") ?? false,
+            CallsInOrder = Bool(root, "callsInOrder") ?? false,
+            CancelStaysCancelling = Bool(root, "cancelStaysCancelling") ?? false,
         };
         definition.Validate();
         return definition;
@@ -84,6 +87,8 @@ public static class FlowDefinitionJson
         ["pause"] = d.Pause is { } p2 ? new JsonObject { ["afterTask"] = p2.AfterTask, ["steps"] = p2.Steps, ["suspend"] = p2.Suspend } : null,
         ["enforceParameterSchema"] = d.EnforceParameterSchema,
         ["persistsResults"] = d.PersistsResults,
+        ["callsInOrder"] = d.CallsInOrder,
+        ["cancelStaysCancelling"] = d.CancelStaysCancelling,
     };
 
     private static JsonObject TaskJson(TaskDefinition t)
@@ -114,6 +119,11 @@ public static class FlowDefinitionJson
             o["failsOnAttempts"] = new JsonArray(t.FailsOnAttempts.Select(a => (JsonNode)JsonValue.Create(a)).ToArray());
         }
 
+        if (t.FailsWhen is { } flag)
+        {
+            o["failsWhen"] = flag;
+        }
+
         if (t.Crashes)
         {
             o["crashes"] = true;
@@ -130,7 +140,7 @@ public static class FlowDefinitionJson
     private static TaskDefinition ReadTask(JsonNode? node)
     {
         var o = node as JsonObject ?? throw new ArgumentException("Every task must be an object with a name.");
-        Known(o, "task", "name", "runName", "map", "subflow", "fails", "failsOnAttempts", "crashes", "hangs");
+        Known(o, "task", "name", "runName", "map", "subflow", "fails", "failsOnAttempts", "failsWhen", "crashes", "hangs");
         return new TaskDefinition
         {
             Name = Text(o, "name") ?? throw new ArgumentException("Every task needs a name."),
@@ -144,6 +154,7 @@ public static class FlowDefinitionJson
             },
             FailsAlways = Bool(o, "fails") ?? false,
             FailsOnAttempts = o["failsOnAttempts"] is JsonArray f ? f.Select(n => n!.GetValue<int>()).ToArray() : Array.Empty<int>(),
+            FailsWhen = Text(o, "failsWhen"),
             Crashes = Bool(o, "crashes") ?? false,
             Hangs = Bool(o, "hangs") ?? false,
         };

@@ -113,6 +113,12 @@ internal static class AttemptPlayer
             var task = definition.Tasks[i];
             if (failure is not null)
             {
+                if (definition.CallsInOrder)
+                {
+                    // The exception ends the flow function: no later call happens, so no task run is created.
+                    break;
+                }
+
                 upstream = tasks.NotReady(i, task, failure.Next + T(notReady), failure.FailedTaskRunId!.Value, upstream);
                 notReady += upstream.Count + 1;
                 continue;

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using DhubBatches.Emulator.Prefect.Flows;
 using DhubBatches.Emulator.Prefect.Store;
 using static DhubBatches.Emulator.Prefect.Runs.RunLogText;
 
@@ -109,7 +110,10 @@ internal sealed class FlowRunLifecycle
         for (var i = 0; i < interventions.Count; i++)
         {
             var intervention = interventions[i];
-            w.Cut(intervention.At);
+            // A runner that never kills the process lets the running task finish: keep what it scripted until then.
+            w.Cut(intervention.Kind == InterventionKind.Cancelling && run.Definition.CancelStaysCancelling && run.Parent is null
+                ? EndOfRunningTasks(w, intervention.At)
+                : intervention.At);
             Apply(w, intervention, i);
         }
 
@@ -138,7 +142,15 @@ internal sealed class FlowRunLifecycle
         {
             case InterventionKind.Cancelling:
                 w.State(key, iv.At, StateTypes.Cancelling, iv.Name, iv.Message, iv.TransitionId, serverMade: true);
-                FollowCancelling(w, iv.At, key);
+                if (w.Run.Definition.CancelStaysCancelling && w.Run.Parent is null && w.WorkerGoneAt is null)
+                {
+                    ExitAtNextTask(w, iv.At, key, before);
+                }
+                else
+                {
+                    FollowCancelling(w, iv.At, key);
+                }
+
                 break;
             case InterventionKind.Cancelled:
                 w.State(key, iv.At, StateTypes.Cancelled, iv.Name, iv.Message, iv.TransitionId, serverMade: true);
@@ -161,6 +173,55 @@ internal sealed class FlowRunLifecycle
 
                 break;
         }
+    }
+
+    /// <summary>When the task runs that were RUNNING at <paramref name="at"/> finish as scripted (with their result artifact).</summary>
+    private static DateTimeOffset EndOfRunningTasks(ScriptWriter w, DateTimeOffset at)
+    {
+        var end = at;
+        foreach (var track in RunningAt(w, at))
+        {
+            var last = track.Events.FirstOrDefault(e => e.State.At > at && StateTypes.IsTerminal(e.State.Type));
+            if (last is not null && last.State.At + ScriptWriter.Tick > end)
+            {
+                end = last.State.At + ScriptWriter.Tick;
+            }
+        }
+
+        return end;
+    }
+
+    private static List<TaskRunTrack> RunningAt(ScriptWriter w, DateTimeOffset at) => w.Script.Tasks
+        .Where(t => t.ChildFlowRunId is null && t.Events.LastOrDefault(e => e.State.At <= at)?.State.Type == StateTypes.Running)
+        .ToList();
+
+    /// <summary>
+    /// <c>flow.serve()</c>'s runner on a CANCELLING run (recorded on 2.16.8): the flow process goes on until its next task
+    /// call, which the server aborts (the task run stays PENDING); the flow's final state is refused, the process exits
+    /// cleanly, and the runner, which cancels only live processes, never sets CANCELLED.
+    /// </summary>
+    private void ExitAtNextTask(ScriptWriter w, DateTimeOffset at, string key, FlowRunView before)
+    {
+        var tick = ScriptWriter.Tick;
+        var definition = w.Run.Definition;
+        var running = RunningAt(w, at);
+        var end = running.Count == 0 ? at : running.Max(t => t.Events[^1].State.At);
+        if (before.State.Type == StateTypes.Running)
+        {
+            var failed = running.Any(t => t.Events[^1].State.Type == StateTypes.Failed);
+            var started = w.Script.Tasks.Select(t => t.TaskName).ToHashSet(StringComparer.Ordinal);
+            var next = running.Count > 0
+                ? definition.Tasks.Select((t, i) => (t, i)).Where(p => p.t.Name == running[0].TaskName).Select(p => p.i + 1).FirstOrDefault()
+                : definition.Tasks.Select((t, i) => (t, i)).Where(p => !started.Contains(p.t.Name)).Select(p => p.i).DefaultIfEmpty(definition.Tasks.Count).First();
+            if (!failed && next < definition.Tasks.Count && definition.Tasks[next].Subflow is null)
+            {
+                new TaskPlayer(w, before.RunCount).Aborted(next, definition.Tasks[next], end + (tick * 30));
+            }
+        }
+
+        w.Log(end + (tick * 40), FlowLogger, Info, FinalStateRefused);
+        w.Log(end + (tick * 41), FlowLogger, Error, $"Finished in state Cancelling({PythonText.Repr(w.FlowAt(at).State.Message ?? string.Empty)})");
+        w.Log(end + (tick * 50), WorkerLogger(Dialect), Info, ExitedCleanly(w.Run.Name));
     }
 
     /// <summary>

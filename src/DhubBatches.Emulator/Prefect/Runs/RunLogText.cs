@@ -12,6 +12,7 @@ namespace DhubBatches.Emulator.Prefect.Runs;
 internal static class RunLogText
 {
     public const int Info = 20;
+    public const int Warning = 30;
     public const int Error = 40;
 
     /// <summary>Flow-level lines (<c>task_run_id</c> null).</summary>
@@ -45,6 +46,13 @@ internal static class RunLogText
     public static string ExitedWithError(string runName) => $"Process for flow run {PythonText.Repr(runName)} exited with status code: 1";
 
     public static string CancelledRun(string runName) => $"Cancelled flow run {PythonText.Repr(runName)}!";
+
+    /// <summary>A task call the server refused because its flow run is no longer RUNNING (2.x <c>engine.py</c>, <c>begin_task_run</c>).</summary>
+    public static string AbortedTaskRun(Guid taskRunId) =>
+        $"Task run '{taskRunId}' received abort during orchestration: The enclosing flow must be running to begin task execution. Task run is in PENDING state.";
+
+    /// <summary>The engine's final state proposal refused while the run is CANCELLING (<c>propose_state</c>).</summary>
+    public const string FinalStateRefused = "Received non-final state 'Cancelling' when proposing final state 'Failed' and will attempt to run again...";
 
     public static string CreatedTaskRun(string taskRunName, string taskName) =>
         $"Created task run {PythonText.Repr(taskRunName)} for task {PythonText.Repr(taskName)}";

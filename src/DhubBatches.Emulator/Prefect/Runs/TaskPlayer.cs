@@ -82,6 +82,22 @@ internal sealed class TaskPlayer
         return ids;
     }
 
+    /// <summary>
+    /// A call made while the flow run is CANCELLING: the task run is created and its RUNNING proposal ABORTed ("The
+    /// enclosing flow must be running"), so it stays PENDING and never runs (recorded on a real 2.16.8 runner).
+    /// </summary>
+    public void Aborted(int index, TaskDefinition task, DateTimeOffset at)
+    {
+        var track = Track(index, task.Name, task.Map > 0 ? 0 : null, at, Array.Empty<Guid>(), out var reused);
+        if (reused)
+        {
+            _w.TaskState(track, ScriptKeys.Of("aborted/a", _attempt), at, StateTypes.Pending);
+        }
+
+        LogCreated(track, at, submitted: task.Map > 0);
+        _w.Log(at + T(2), TaskLogger, Warning, AbortedTaskRun(track.Id), track.Id);
+    }
+
     private TaskOutcome PlayMapped(int index, TaskDefinition task, DateTimeOffset start, IReadOnlyList<Guid> upstream)
     {
         var ids = new List<Guid>();
@@ -195,7 +211,7 @@ internal sealed class TaskPlayer
         _w.TaskState(track, ScriptKeys.Of("running/a", _attempt), start + T(2), StateTypes.Running, fromTerminal ? "Retrying" : "Running", runCount: runCount,
             flowRunRunCount: _attempt);
 
-        var fails = task.FailsOn(_attempt);
+        var fails = task.FailsOn(_attempt) || (task.FailsWhen is { } flag && _w.Run.ParameterIsTrue(flag));
         var quarters = task.Hangs ? 2 : task.Crashes ? 1 : fails ? 3 : 4;
         WriteOffsets(track, start, quarters, mapIndex);
         if (task.Hangs)

@@ -96,6 +96,11 @@ internal sealed class StoredFlowRun
     /// <summary>A memo of the flow-level view once nothing more can change (null until then).</summary>
     public FlowRunView? SettledView { get; set; }
 
+    /// <summary>Whether the run was given <c>true</c> for the named parameter (a flow's <c>fail=True</c>).</summary>
+    public bool ParameterIsTrue(string name) =>
+        System.Text.Json.Nodes.JsonNode.Parse(ParametersJson) is System.Text.Json.Nodes.JsonObject o
+        && o[name] is { } v && v.GetValueKind() == System.Text.Json.JsonValueKind.True;
+
     public string InfrastructurePid => "emulator-worker:" + (4000 + (Seq % 60000));
 
     public void Add(Intervention intervention)
