@@ -92,7 +92,9 @@ public sealed class PrefectEngineTests : PrefectTestBase
         Assert.NotEqual(first.Id, second.Id);
         var lookup = Assert.Single(Prefect("GET"), r => Route(r) != "csrf-token");
         Assert.Equal(new[] { "prefect", "api", "deployments", "name", "run-pipeline", "orders" }, lookup.PathSegments);
-        var creates = Prefect("POST");
+        // Besides the creates, one read of the deployment's expected steps, shared by both starts.
+        Assert.Single(Prefect("POST"), r => Route(r) == "task_runs/filter");
+        var creates = Prefect("POST").Where(r => Route(r) != "task_runs/filter").ToList();
         Assert.Equal(2, creates.Count);
         Assert.All(creates, c =>
         {
@@ -116,7 +118,7 @@ public sealed class PrefectEngineTests : PrefectTestBase
         Assert.Equal(1, counts.Runs);
         Assert.Equal(1, counts.Created);
         Assert.Equal(1, counts.IdempotentRepeats);
-        var creates = Prefect("POST");
+        var creates = Prefect("POST").Where(r => Route(r).EndsWith("/create_flow_run", StringComparison.Ordinal)).ToList();
         Assert.Equal(2, creates.Count);
         Assert.True(creates[0].Aborted);
         Assert.Equal(200, creates[1].Status); // the existing run, 200 not 201

@@ -349,15 +349,20 @@ PREFECT_API_AUTH_STRING = "$AuthString"
                 New-TaskRun 'load_partition' '0' 2 'COMPLETED' 2
                 New-TaskRun 'load_partition' '1' 2 'RUNNING' 3
             )
+            # Read once as it really is (COMPLETED): that teaches the deployment's steps, so the faked read below sends
+            # only its own task_runs/filter, which the fault answers.
+            $null = Get-DhubBatch -PipelineId 'orders' -Id $StringRun.Id
             $null = Add-EmulatorFault $T -Rule @{ method = 'GET'; pathPattern = "^/prefect/api/flow_runs/$($StringRun.Id)$"; status = 200; times = 1; body = ($run | ConvertTo-Json -Depth 10 -Compress) }
             $null = Add-EmulatorFault $T -Rule @{ method = 'POST'; pathPattern = '^/prefect/api/task_runs/filter$'; status = 200; times = 1; body = (ConvertTo-Json -InputObject $taskRuns -Depth 5 -Compress) }
             try {
                 $batch = Get-DhubBatch -PipelineId 'orders' -Id $StringRun.Id
             }
             finally { Clear-EmulatorFault $T }
-            $batch.Steps.Name | Should -Be @('extract', 'load_partition')
+            # transform and load are the deployment's expected steps with no task run in this (faked) run: Pending.
+            $batch.Steps.Name | Should -Be @('extract', 'transform', 'load', 'load_partition')
             $batch.Steps[0].State | Should -Be ([DhubBatches.StepState]::Success) -Because 'the FAILED task run belongs to attempt 1'
-            $batch.Steps[1].State | Should -Be ([DhubBatches.StepState]::Running) -Because 'one of the two load_partition task runs is running'
+            $batch.Steps[1].State, $batch.Steps[2].State | Should -Be @([DhubBatches.StepState]::Pending, [DhubBatches.StepState]::Pending)
+            $batch.Steps[3].State | Should -Be ([DhubBatches.StepState]::Running) -Because 'one of the two load_partition task runs is running'
             $batch.State | Should -Be ([DhubBatches.BatchState]::Running)
         }
     }

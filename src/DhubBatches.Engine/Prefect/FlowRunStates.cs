@@ -65,7 +65,10 @@ internal sealed class FlowRunStates
             "CANCELLED",
             "Cancelled",
             "Marked cancelled with -Force (DhubBatches PowerShell module): nothing acted on the cancellation; infrastructure that may still run was not stopped",
-            cancellationToken).ConfigureAwait(false);
+            cancellationToken,
+            // Forced, as the Prefect UI's "mark as cancelled" is, so a run whose cancel never took (still RUNNING) is marked too;
+            // a fresh transition id still keeps a retried request from applying twice.
+            force: true).ConfigureAwait(false);
         switch (result.Status?.ToUpperInvariant())
         {
             case "ACCEPT":
@@ -129,7 +132,7 @@ internal sealed class FlowRunStates
         throw TooManyWaits(flowRunId);
     }
 
-    private async Task<PrefectOrchestrationResult> ProposeAsync(string flowRunId, string type, string name, string message, CancellationToken cancellationToken)
+    private async Task<PrefectOrchestrationResult> ProposeAsync(string flowRunId, string type, string name, string message, CancellationToken cancellationToken, bool force = false)
     {
         for (var answer = 0; answer < MaxWaitAnswers; answer++)
         {
@@ -139,7 +142,7 @@ internal sealed class FlowRunStates
                     Message = message,
                     StateDetails = new StateDetailsCreate { TransitionId = Guid.NewGuid().ToString() },
                 },
-                force: false);
+                force: force);
             var result = await ApiCall.ContentAsync(_api.ProposeFlowRunStateAsync(flowRunId, body, cancellationToken), PrefectCalls.FlowRunNotFound, cancellationToken).ConfigureAwait(false);
             if (!string.Equals(result.Status, "WAIT", StringComparison.OrdinalIgnoreCase))
             {

@@ -40,7 +40,7 @@ internal sealed class PrefectEngine : IBatchEngine
         Api = RestService.ForGenerated<IPrefectApi>(_http, PrefectJsonContext.Default);
         Text = new RecordText(settings.Secret);
         Deployments = new DeploymentResolver(ResolveDeploymentAsync);
-        Details = new RunDetailsReader(Api, Limit, FlowName, Text);
+        Details = new RunDetailsReader(Api, Limit, FlowName, Text, () => Clock.Now);
         States = new FlowRunStates(Api);
     }
 
@@ -153,7 +153,7 @@ internal sealed class PrefectEngine : IBatchEngine
         {
             EngineLog.Current?.Warning($"Prefect returned flow run {run.Id} of another deployment ({run.DeploymentId}) for {deploymentName}.");
         }
-        return PrefectMapper.ToSnapshot(request.PipelineId, FlowName, run, Array.Empty<PrefectTaskRun>(), Array.Empty<PrefectArtifact>());
+        return await Details.MapNewAsync(request.PipelineId, run, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<BatchSnapshot> GetLatestAsync(string pipelineId, CancellationToken cancellationToken)
@@ -278,7 +278,8 @@ internal sealed class PrefectEngine : IBatchEngine
             {
                 await States.CancelAsync(batchId, cancellationToken).ConfigureAwait(false);
             }
-            var deadline = DateTimeOffset.UtcNow + options.StopTimeout;
+            var wait = options.Force && RemoveOptions.ForceGrace < options.StopTimeout ? RemoveOptions.ForceGrace : options.StopTimeout;
+            var deadline = DateTimeOffset.UtcNow + wait;
             while (true)
             {
                 run = await ApiCall.ContentAsync(Api.ReadFlowRunAsync(batchId, cancellationToken), PrefectCalls.FlowRunNotFound, cancellationToken).ConfigureAwait(false);
@@ -288,20 +289,25 @@ internal sealed class PrefectEngine : IBatchEngine
                 }
                 if (DateTimeOffset.UtcNow >= deadline)
                 {
-                    if (options.Force && run.Type == "CANCELLING")
+                    var state = PrefectMapper.EngineState(run.Type, run.TypeName);
+                    if (options.Force)
                     {
-                        EngineLog.Current?.Verbose($"Flow run {batchId} is still CANCELLING after {options.StopTimeout.TotalSeconds:0} s; marking it cancelled (-Force).");
                         await States.MarkCancelledAsync(batchId, cancellationToken).ConfigureAwait(false);
+                        EngineLog.Current?.Warning(string.Format(
+                            CultureInfo.InvariantCulture,
+                            "Batch {0}/{1} had not stopped after {2:0.#} s (state {3}): it was marked Cancelled (-Force) and deleted. Infrastructure that may still run was not stopped.",
+                            pipelineId, batchId, wait.TotalSeconds, state));
                         break;
                     }
                     var stuck = run.Type == "CANCELLING"
-                        ? " If nothing acts on its cancellation (its worker is gone), Remove-DhubBatch -Force marks it cancelled and deletes it."
+                        ? " If nothing acts on its cancellation (its worker or runner is gone), Remove-DhubBatch -Force marks it Cancelled and deletes it."
                         : string.Empty;
                     throw new DhubException(
                         DhubErrorKind.DhubConflict,
-                        $"Flow run {batchId} did not stop within {options.StopTimeout.TotalSeconds:0} s (state {PrefectMapper.EngineState(run.Type, run.TypeName)}); it was not deleted.{stuck}");
+                        $"Flow run {batchId} did not stop within {options.StopTimeout.TotalSeconds:0} s (state {state}); it was not deleted.{stuck}");
                 }
-                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+                var left = deadline - DateTimeOffset.UtcNow;
+                await Task.Delay(left < TimeSpan.FromSeconds(1) ? (left > TimeSpan.Zero ? left : TimeSpan.Zero) : TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
             }
         }
         using var _ = await ApiCall.ResponseAsync(Api.DeleteFlowRunAsync(batchId, cancellationToken), PrefectCalls.FlowRunNotFound, cancellationToken).ConfigureAwait(false);

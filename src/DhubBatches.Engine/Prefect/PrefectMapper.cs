@@ -14,7 +14,8 @@ internal static class PrefectMapper
         PrefectFlowRun run,
         IReadOnlyCollection<PrefectTaskRun> taskRuns,
         IReadOnlyCollection<PrefectArtifact> artifacts,
-        IReadOnlyList<string>? readWarnings = null)
+        IReadOnlyList<string>? readWarnings = null,
+        StepTemplate? template = null)
     {
         if (string.IsNullOrEmpty(run.Id))
         {
@@ -22,7 +23,9 @@ internal static class PrefectMapper
         }
         var type = run.Type;
         var skipped = new List<string>();
-        var steps = StepAssembler.Steps(run, taskRuns, OffsetReader.NewestByTaskRun(artifacts), skipped);
+        var assembled = StepAssembler.Assemble(run, taskRuns, OffsetReader.NewestByTaskRun(artifacts), skipped);
+        // Steps the flow has not called yet (or never will, after a failure) come from the deployment's expected steps.
+        var steps = template == null ? assembled.Select(s => s.Step).ToList() : template.Merge(assembled);
         var warnings = new List<string>();
         if (readWarnings != null)
         {

@@ -121,7 +121,7 @@ internal sealed class PrefectRefresher : IBatchRefresher
 
         foreach (var group in new[] { changed }.Concat(groups).Where(g => g.Count > 0))
         {
-            var snapshots = await _engine.Details.MapAsync(group.Select(c => (c.Key.PipelineId, c.Run)).ToList(), cancellationToken, _rows).ConfigureAwait(false);
+            var snapshots = await _engine.Details.MapAsync(group.Select(c => (c.Key.PipelineId, c.Run)).ToList(), cancellationToken, _rows, polling: true).ConfigureAwait(false);
             for (var i = 0; i < group.Count; i++)
             {
                 _lastRead[group[i].Key.BatchId] = snapshots[i];

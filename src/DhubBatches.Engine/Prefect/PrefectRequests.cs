@@ -93,6 +93,10 @@ internal sealed class TaskRunQuery : PagedQuery
 {
     [JsonPropertyName("task_runs")]
     public TaskRunCriteria? TaskRuns { get; set; }
+
+    /// <summary>Joins the task runs to the flow runs they belong to (a deployment's completed runs, for its expected steps).</summary>
+    [JsonPropertyName("flow_runs")]
+    public FlowRunCriteria? FlowRuns { get; set; }
 }
 
 internal sealed class KeyFilter

@@ -23,23 +23,36 @@ internal sealed class RunDetailsReader
     private readonly RecordText _text;
     private volatile bool _plainArtifactReads;
 
-    public RunDetailsReader(IPrefectApi api, ServerLimit limit, string flowName, RecordText text)
+    public RunDetailsReader(IPrefectApi api, ServerLimit limit, string flowName, RecordText text, Func<DateTimeOffset> serverNow)
     {
         _api = api;
         _limit = limit;
         _flowName = flowName;
         _text = text;
+        Expected = new ExpectedSteps(api, limit, TaskRunsAsync, serverNow);
+    }
+
+    /// <summary>The steps each deployment's runs are expected to have, cached for the connection.</summary>
+    public ExpectedSteps Expected { get; }
+
+    /// <summary>A run just read on its own (created, or restarted): no task runs to read yet, only the expected steps.</summary>
+    public async Task<BatchSnapshot> MapNewAsync(string pipelineId, PrefectFlowRun run, CancellationToken cancellationToken)
+    {
+        var templates = await TemplatesAsync(new[] { (pipelineId, run) }, null, read: true, cancellationToken).ConfigureAwait(false);
+        return PrefectMapper.ToSnapshot(pipelineId, _flowName, run, Array.Empty<PrefectTaskRun>(), Array.Empty<PrefectArtifact>(), template: TemplateFor(run, templates));
     }
 
     /// <summary>
     /// Snapshots of the runs, in their order, with their steps and offsets read in as few requests as the server allows.
     /// <paramref name="rows"/>, when given, receives how many task runs and offsets artifacts each run had (what reading
-    /// it again will cost).
+    /// it again will cost). A polling round passes <paramref name="polling"/>: it uses the expected steps already known
+    /// and never reads them, so a round sends only its own requests.
     /// </summary>
     public async Task<List<BatchSnapshot>> MapAsync(
         IReadOnlyList<(string PipelineId, PrefectFlowRun Run)> runs,
         CancellationToken cancellationToken,
-        IDictionary<string, (int TaskRuns, int Artifacts)>? rows = null)
+        IDictionary<string, (int TaskRuns, int Artifacts)>? rows = null,
+        bool polling = false)
     {
         var ids = runs.Select(r => r.Run.Id!).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
         var taskRuns = new List<PrefectTaskRun>();
@@ -82,15 +95,92 @@ internal sealed class RunDetailsReader
                 rows[id] = (tasksByRun[id].Count(), artifactsByRun[id].Count());
             }
         }
+        var templates = await TemplatesAsync(runs, tasksByRun, !polling, cancellationToken).ConfigureAwait(false);
         return runs.Select(r =>
         {
             var id = r.Run.Id!;
             var warnings = warningsByRun[id]
                 .Select(u => $"Batch {r.PipelineId}/{id}: {u.What} {u.Entry.Id} could not be read ({u.Entry.Reason}); it was left out.")
                 .ToList();
-            return PrefectMapper.ToSnapshot(r.PipelineId, _flowName, r.Run, tasksByRun[id].ToList(), artifactsByRun[id].ToList(), warnings);
+            return PrefectMapper.ToSnapshot(r.PipelineId, _flowName, r.Run, tasksByRun[id].ToList(), artifactsByRun[id].ToList(), warnings, TemplateFor(r.Run, templates));
         }).ToList();
     }
+
+    /// <summary>
+    /// The templates of the runs' deployments: read (once per connection) for runs that may lack steps, that is every run
+    /// but a COMPLETED one, whose flow has returned and shows what it ran; read again when a run has a step the template
+    /// does not know. Without <paramref name="read"/> (a polling round), only what is known already, or taught by a
+    /// completed run of this answer.
+    /// </summary>
+    private async Task<Dictionary<string, StepTemplate>> TemplatesAsync(
+        IReadOnlyList<(string PipelineId, PrefectFlowRun Run)> runs,
+        ILookup<string, PrefectTaskRun>? tasksByRun,
+        bool read,
+        CancellationToken cancellationToken)
+    {
+        if (tasksByRun != null)
+        {
+            // A completed run shows every step its flow called: the newest one read teaches the template, free.
+            foreach (var newest in runs
+                .Where(r => r.Run.Type == "COMPLETED" && !string.IsNullOrEmpty(r.Run.DeploymentId) && tasksByRun[r.Run.Id!].Any())
+                .GroupBy(r => r.Run.DeploymentId!, StringComparer.OrdinalIgnoreCase)
+                .Select(g => g.OrderByDescending(r => r.Run.ExpectedStartTime ?? DateTimeOffset.MinValue).First()))
+            {
+                var cached = Expected.Cached(newest.Run.DeploymentId!);
+                var taskRuns = tasksByRun[newest.Run.Id!].ToList();
+                if (cached == null || cached.Steps.Count == 0 || taskRuns.Any(t => !cached.Knows(t)))
+                {
+                    Expected.Adopt(newest.Run.DeploymentId!, StepTemplate.From(newest.Run.Id!, newest.Run.ExpectedStartTime, taskRuns, cached?.Tried));
+                }
+            }
+        }
+        var templates = new Dictionary<string, StepTemplate>(StringComparer.OrdinalIgnoreCase);
+        var needed = runs.Where(r => !string.IsNullOrEmpty(r.Run.DeploymentId) && r.Run.Type != "COMPLETED")
+            .Select(r => r.Run.DeploymentId!)
+            .Distinct(StringComparer.OrdinalIgnoreCase)
+            .ToList();
+        if (needed.Count == 0)
+        {
+            return templates;
+        }
+        if (!read)
+        {
+            foreach (var deployment in needed)
+            {
+                if (Expected.Cached(deployment) is { } cached)
+                {
+                    templates[deployment] = cached;
+                }
+            }
+            return templates;
+        }
+        var reads = needed.Select(d => Expected.GetAsync(d, cancellationToken)).ToList();
+        await Task.WhenAll(reads).ConfigureAwait(false);
+        for (var i = 0; i < needed.Count; i++)
+        {
+            var template = reads[i].Result;
+            if (tasksByRun != null)
+            {
+                // A step the template does not know (the flow changed since): read again, once per new name.
+                var unknown = runs
+                    .Where(r => string.Equals(r.Run.DeploymentId, needed[i], StringComparison.OrdinalIgnoreCase) && r.Run.Type != "COMPLETED")
+                    .SelectMany(r => tasksByRun[r.Run.Id!])
+                    .Where(taskRun => !template.Knows(taskRun))
+                    .Select(StepAssembler.StepName)
+                    .Distinct(StringComparer.Ordinal)
+                    .ToList();
+                if (unknown.Count > 0)
+                {
+                    template = await Expected.RefreshAsync(needed[i], template, unknown, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            templates[needed[i]] = template;
+        }
+        return templates;
+    }
+
+    private static StepTemplate? TemplateFor(PrefectFlowRun run, Dictionary<string, StepTemplate> templates) =>
+        run.Type != "COMPLETED" && run.DeploymentId != null && templates.TryGetValue(run.DeploymentId, out var template) ? template : null;
 
     /// <summary>
     /// The artifacts of the runs that may hold offsets: by type or by key, chosen on the server (the flow-run join ANDed

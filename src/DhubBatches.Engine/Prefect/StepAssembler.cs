@@ -11,18 +11,22 @@ namespace DhubBatches.Engine.Prefect;
 /// </summary>
 internal static class StepAssembler
 {
-    public static List<StepSnapshot> Steps(PrefectFlowRun run, IReadOnlyCollection<PrefectTaskRun> taskRuns, IReadOnlyDictionary<string, PrefectArtifact> offsets, List<string> skipped)
+    public static List<StepSnapshot> Steps(PrefectFlowRun run, IReadOnlyCollection<PrefectTaskRun> taskRuns, IReadOnlyDictionary<string, PrefectArtifact> offsets, List<string> skipped) =>
+        Assemble(run, taskRuns, offsets, skipped).Select(s => s.Step).ToList();
+
+    /// <summary>The steps with the task keys of their task runs, which say which task a step is whatever its run was named.</summary>
+    public static List<AssembledStep> Assemble(PrefectFlowRun run, IReadOnlyCollection<PrefectTaskRun> taskRuns, IReadOnlyDictionary<string, PrefectArtifact> offsets, List<string> skipped)
     {
         if (taskRuns.Count == 0)
         {
-            return new List<StepSnapshot>();
+            return new List<AssembledStep>();
         }
         // A task run belongs to the attempt it ran in; one that never started has 0. The current attempt began when its
         // first task run was created: a not-yet-started one created since then belongs to it too.
         var current = run.RunCount > 0 ? taskRuns.Where(t => t.FlowRunRunCount == run.RunCount).ToList() : new List<PrefectTaskRun>();
         var attemptStart = current.Count > 0 ? current.Min(CreatedAt) : (DateTimeOffset?)null;
 
-        var steps = new List<(string Name, DateTimeOffset First, StepSnapshot Step)>();
+        var steps = new List<(string Name, DateTimeOffset First, AssembledStep Step)>();
         foreach (var group in taskRuns.GroupBy(StepName, StringComparer.Ordinal))
         {
             var all = group.ToList();
@@ -35,7 +39,9 @@ internal static class StepAssembler
                 chosen = new List<PrefectTaskRun> { all.OrderBy(CreatedAt).Last() };
             }
             var state = GroupState(chosen.Select(t => PrefectMapper.ToStepState(t.Type)));
-            steps.Add((group.Key, all.Min(t => t.ExpectedStartTime ?? CreatedAt(t)), new StepSnapshot(group.Key, state, Offsets(group.Key, chosen, offsets, skipped))));
+            var keys = new HashSet<string>(all.Where(t => !string.IsNullOrEmpty(t.TaskKey)).Select(t => t.TaskKey!), StringComparer.Ordinal);
+            steps.Add((group.Key, all.Min(t => t.ExpectedStartTime ?? CreatedAt(t)),
+                new AssembledStep(new StepSnapshot(group.Key, state, Offsets(group.Key, chosen, offsets, skipped)), keys)));
         }
         return steps.OrderBy(s => s.First).Select(s => s.Step).ToList();
     }
@@ -124,3 +130,6 @@ internal static class StepAssembler
 
     private static DateTimeOffset CreatedAt(PrefectTaskRun taskRun) => taskRun.Created ?? taskRun.ExpectedStartTime ?? DateTimeOffset.MinValue;
 }
+
+/// <summary>A step and the <c>task_key</c>s of its task runs (stable per task function, whatever the run's name).</summary>
+internal sealed record AssembledStep(StepSnapshot Step, IReadOnlyCollection<string> TaskKeys);

@@ -24,6 +24,12 @@ internal sealed class BatchWaiter
     /// </summary>
     private static readonly TimeSpan s_lastLookBudget = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// A worker's normal cancel takes 10–30 s; a run still cancelling with no step running after that has likely lost
+    /// whatever should end it (Prefect: a runner that cancels only live processes).
+    /// </summary>
+    private static readonly TimeSpan s_stuckCancel = TimeSpan.FromSeconds(30);
+
     private readonly DhubCmdlet _host;
     private readonly TimeSpan? _timeout;
     private readonly TimeSpan _interval;
@@ -46,6 +52,9 @@ internal sealed class BatchWaiter
     /// <summary>Write DhubBatchFailed for a batch that completes Failed (Wait-DhubBatch, Start and Restart -Wait).</summary>
     public bool ReportFailures { get; set; } = true;
 
+    /// <summary>Warn once about a batch that stays stopping with nothing running (Stop-DhubBatch -Wait).</summary>
+    public bool WarnStuckStops { get; set; }
+
     private CommandPump Pump => _host.Pump;
 
     /// <summary>Waits for the batches, writing each as it completes; writes DhubWaitTimeout for the rest.</summary>
@@ -63,6 +72,10 @@ internal sealed class BatchWaiter
                 if (EmitCompleted(pending))
                 {
                     return;
+                }
+                if (WarnStuckStops)
+                {
+                    WarnStuck(pending, clock.Elapsed);
                 }
                 _progress.Show(pending.Select(e => e.Latest).ToList(), total);
 
@@ -114,11 +127,40 @@ internal sealed class BatchWaiter
             }
             var state = batch.StateText;
             var steps = batch.Steps.Count > 0 ? "; " + batch.StepSummary : string.Empty;
+            // A batch that is stopping is not running on: say what it waits for, and how to end it.
+            var after = IsStopping(batch)
+                ? " It is still Cancelling: a stop was asked and nothing has finished it. If its worker or runner is gone, Stop-DhubBatch -Force marks it Cancelled."
+                : " The batch keeps running.";
             _host.WriteItemError(
                 new DhubException(
                     DhubErrorKind.DhubWaitTimeout,
-                    string.Format(CultureInfo.InvariantCulture, "Batch {0}/{1} did not complete within {2:0.###} s (state {3}{4}). The batch keeps running.", batch.PipelineId, batch.Id, _timeout!.Value.TotalSeconds, state, steps)),
+                    string.Format(CultureInfo.InvariantCulture, "Batch {0}/{1} did not complete within {2:0.###} s (state {3}{4}).{5}", batch.PipelineId, batch.Id, _timeout!.Value.TotalSeconds, state, steps, after)),
                 batch);
+        }
+    }
+
+    private static bool IsStopping(Batch batch) =>
+        batch.EngineState != null && batch.EngineState.StartsWith("CANCELLING", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>One warning per batch that has been stopping for <see cref="s_stuckCancel"/> with no step running.</summary>
+    private void WarnStuck(List<Entry> pending, TimeSpan now)
+    {
+        foreach (var entry in pending)
+        {
+            var batch = entry.Latest;
+            if (!IsStopping(batch) || batch.Steps.Any(s => s.State == StepState.Running))
+            {
+                entry.StoppingIdleSince = null;
+                continue;
+            }
+            entry.StoppingIdleSince ??= now;
+            if (!entry.StuckWarned && now - entry.StoppingIdleSince.Value >= s_stuckCancel)
+            {
+                entry.StuckWarned = true;
+                _host.WriteWarning(string.Format(CultureInfo.InvariantCulture,
+                    "Batch {0}/{1} is still Cancelling and no step has run for {2:0} s: its worker or runner may be gone, and nothing may ever finish the stop. Stop-DhubBatch -Force marks it Cancelled.",
+                    batch.PipelineId, batch.Id, (now - entry.StoppingIdleSince.Value).TotalSeconds));
+            }
         }
     }
 
@@ -306,5 +348,10 @@ internal sealed class BatchWaiter
         public bool Dropped { get; set; }
 
         public HashSet<string> Warned { get; } = new HashSet<string>(StringComparer.Ordinal);
+
+        /// <summary>Since when (in the wait's time) the batch has been stopping with no step running; null while not so.</summary>
+        public TimeSpan? StoppingIdleSince { get; set; }
+
+        public bool StuckWarned { get; set; }
     }
 }

@@ -25,12 +25,12 @@ public sealed class RemoveDhubBatchCommand : BatchCommand
 
     /// <summary>
     /// Skips the confirmation prompt (an explicit -Confirm still asks; -WhatIf still only reports), and deletes a
-    /// batch whose stop does not finish within -Timeout by marking it stopped first.
+    /// batch whose stop does not finish within 10 s (or -Timeout, if shorter) by marking it stopped first, with a warning.
     /// </summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
 
-    /// <summary>Seconds a running batch may take to stop before the delete gives up (or, with -Force, goes ahead).</summary>
+    /// <summary>Seconds a running batch may take to stop before the delete gives up (with -Force: at most 10, then it goes ahead).</summary>
     [Parameter]
     [ValidateRange(0, 86400)]
     public int Timeout { get; set; } = 60;

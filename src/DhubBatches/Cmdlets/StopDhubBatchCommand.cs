@@ -93,6 +93,7 @@ public sealed class StopDhubBatchCommand : BatchCommand
         {
             WriteBatches = PassThru,
             ReportFailures = false,
+            WarnStuckStops = true,
         }.Run(_stopped);
     }
 }

@@ -18,8 +18,17 @@ public sealed class RemoveOptions
     /// <summary>How long a running batch may take to stop before the delete gives up.</summary>
     public TimeSpan StopTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>When the batch has not stopped by <see cref="StopTimeout"/>, mark it stopped and delete it anyway.</summary>
+    /// <summary>
+    /// Delete whatever happens: a batch not stopped within <see cref="ForceGrace"/> (or <see cref="StopTimeout"/>, if
+    /// shorter) is marked stopped, with a warning, and deleted.
+    /// </summary>
     public bool Force { get; set; }
+
+    /// <summary>
+    /// How long -Force waits for a stop to finish by itself: a worker's cancel normally lands within seconds, while a run
+    /// whose runner has gone (Prefect: stuck in CANCELLING) never finishes.
+    /// </summary>
+    public static TimeSpan ForceGrace { get; } = TimeSpan.FromSeconds(10);
 }
 
 /// <summary>What a stop request achieved.</summary>

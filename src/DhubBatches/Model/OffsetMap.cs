@@ -8,7 +8,8 @@ namespace DhubBatches;
 /// <summary>
 /// Ordered partition → offset map of a step. It implements the non-generic <see cref="IDictionary"/>
 /// so PowerShell's <c>$step.Offsets.partition_0</c> and ConvertTo-Json treat it as a dictionary, and it
-/// overrides <see cref="ToString"/> so Export-Csv writes the summary instead of a type name.
+/// overrides <see cref="ToString"/> so Export-Csv writes the summary instead of a type name (and tables show it too:
+/// see the non-generic enumerator).
 /// </summary>
 public sealed class OffsetMap : IDictionary, IReadOnlyDictionary<string, long>
 {
@@ -87,7 +88,19 @@ public sealed class OffsetMap : IDictionary, IReadOnlyDictionary<string, long>
 
     IDictionaryEnumerator IDictionary.GetEnumerator() => new Enumerator(this);
 
-    IEnumerator IEnumerable.GetEnumerator() => ((IDictionary)this).GetEnumerator();
+    /// <summary>
+    /// PowerShell's formatter shows a dictionary inside a table or list cell by enumerating it through this
+    /// interface, <c>{[partition_0, 1000], …}</c>; one item, the summary, makes every view show
+    /// <c>{partition_0=1000; partition_1=500}</c>. Member access, indexing, <c>GetEnumerator()</c>, ConvertTo-Json and
+    /// Export-Clixml use the dictionary interfaces above and still see every partition.
+    /// </summary>
+    IEnumerator IEnumerable.GetEnumerator()
+    {
+        if (_keys.Count > 0)
+        {
+            yield return ToString();
+        }
+    }
 
     private sealed class Enumerator : IDictionaryEnumerator
     {
