@@ -56,11 +56,11 @@ public class RecordedRealRunnerTests
     }
 
     [Fact]
-    public void A_completed_run_is_left_as_it_ran_whatever_the_template_lists()
+    public void An_expected_step_the_run_lacks_is_added_pending_after_the_expected_step_before_it()
     {
         var completed = Read("flow_run.json", PrefectJsonContext.Default.PrefectFlowRun);
         var taskRuns = Read("task_runs.json", PrefectJsonContext.Default.ListPrefectTaskRun);
-        var template = StepTemplate.From("other", null, taskRuns.Concat(new[] { new PrefectTaskRun { Id = "x", Name = "publish-0", DynamicKey = "0", FlowRunId = "other", TaskKey = "publish-1" } }).ToList(), null);
+        var template = StepTemplate.From("other", null, taskRuns.Concat(new[] { new PrefectTaskRun { Id = "x", Name = "publish-0", DynamicKey = "0", FlowRunId = "other", TaskKey = "publish-1", ExpectedStartTime = taskRuns.Max(t => t.ExpectedStartTime)!.Value.AddSeconds(1) } }).ToList(), null);
         Assert.Equal(4, template.Steps.Count);
         var merged = template.Merge(StepAssembler.Assemble(completed, taskRuns, new Dictionary<string, PrefectArtifact>(), new List<string>()));
         Assert.Equal(new[] { "extract", "transform", "load", "publish" }, merged.Select(s => s.Name));
