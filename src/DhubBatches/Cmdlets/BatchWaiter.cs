@@ -24,7 +24,8 @@ internal sealed class BatchWaiter
     /// </summary>
     private static readonly TimeSpan s_lastLookBudget = TimeSpan.FromSeconds(1);
 
-    private readonly DhubCmdlet _host;
+    private readonly ICommandStreams _host;
+    private readonly CommandPump _pump;
     private readonly TimeSpan? _timeout;
     private readonly TimeSpan _interval;
     private readonly bool _any;
@@ -32,12 +33,19 @@ internal sealed class BatchWaiter
     private readonly Dictionary<DhubConnection, IBatchRefresher> _refreshers = new Dictionary<DhubConnection, IBatchRefresher>();
 
     public BatchWaiter(DhubCmdlet host, TimeSpan? timeout, TimeSpan interval, bool any = false)
+        : this(host, host.Pump, timeout, interval, any)
     {
-        _host = host;
+    }
+
+    /// <summary>A wait that writes to <paramref name="output"/> through <paramref name="pump"/>: a job's, under -AsJob.</summary>
+    public BatchWaiter(ICommandStreams output, CommandPump pump, TimeSpan? timeout, TimeSpan interval, bool any = false)
+    {
+        _host = output;
+        _pump = pump;
         _timeout = timeout;
         _interval = interval;
         _any = any;
-        _progress = new WaitProgress(host);
+        _progress = new WaitProgress(output);
     }
 
     /// <summary>Write each completed batch (off for Stop-DhubBatch -Wait without -PassThru).</summary>
@@ -46,7 +54,13 @@ internal sealed class BatchWaiter
     /// <summary>Write DhubBatchFailed for a batch that completes Failed (Wait-DhubBatch, Start and Restart -Wait).</summary>
     public bool ReportFailures { get; set; } = true;
 
-    private CommandPump Pump => _host.Pump;
+    /// <summary>
+    /// Where the wait gets each connection's refresher; by default a new one per wait. Jobs share one per connection
+    /// (<see cref="SharedRefreshers"/>) so their rounds are read together.
+    /// </summary>
+    public Func<DhubConnection, IBatchRefresher>? RefresherSource { get; set; }
+
+    private CommandPump Pump => _pump;
 
     /// <summary>Waits for the batches, writing each as it completes; writes DhubWaitTimeout for the rest.</summary>
     public void Run(IReadOnlyList<Batch> batches)
@@ -114,7 +128,7 @@ internal sealed class BatchWaiter
             }
             var state = batch.StateText;
             var steps = batch.Steps.Count > 0 ? "; " + batch.StepSummary : string.Empty;
-            _host.WriteItemError(
+            WriteItemError(
                 new DhubException(
                     DhubErrorKind.DhubWaitTimeout,
                     string.Format(CultureInfo.InvariantCulture, "Batch {0}/{1} did not complete within {2:0.###} s (state {3}{4}). The batch keeps running.", batch.PipelineId, batch.Id, _timeout!.Value.TotalSeconds, state, steps)),
@@ -218,7 +232,7 @@ internal sealed class BatchWaiter
             foreach (var (entry, error) in group)
             {
                 entry.Dropped = true;
-                _host.WriteItemError(error, entry.Latest);
+                WriteItemError(error, entry.Latest);
             }
         }
     }
@@ -244,7 +258,7 @@ internal sealed class BatchWaiter
         if (ReportFailures && batch.Outcome == BatchOutcome.Failed)
         {
             var failed = string.Join(", ", batch.Steps.Where(s => s.State == StepState.Failed).Select(s => s.Name));
-            _host.WriteItemError(
+            WriteItemError(
                 new DhubException(DhubErrorKind.DhubBatchFailed, $"Batch {batch.PipelineId}/{batch.Id} failed" + (failed.Length > 0 ? $" (step {failed})." : ".")),
                 batch);
         }
@@ -254,11 +268,13 @@ internal sealed class BatchWaiter
     {
         if (!_refreshers.TryGetValue(connection, out var refresher))
         {
-            refresher = connection.Engine.CreateRefresher();
+            refresher = RefresherSource?.Invoke(connection) ?? connection.Engine.CreateRefresher();
             _refreshers[connection] = refresher;
         }
         return refresher;
     }
+
+    private void WriteItemError(DhubException ex, object? target) => _host.WriteError(DhubErrors.Record(ex, target));
 
     /// <summary>Completes when every task has, whatever their outcome (each is inspected afterwards).</summary>
     private static async Task<bool> Settled(IEnumerable<Task> tasks)

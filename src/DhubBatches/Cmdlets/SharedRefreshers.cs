@@ -1,0 +1,161 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Runtime.CompilerServices;
+using System.Threading;
+using System.Threading.Tasks;
+using DhubBatches.Contract;
+
+namespace DhubBatches.Cmdlets;
+
+/// <summary>
+/// One refresher per connection for every -AsJob wait, so a hundred jobs waiting on one pipeline cost the server
+/// what one Wait-DhubBatch on all of their batches costs. A round asked for while no round is gathering opens one;
+/// rounds asked for within <see cref="GatherWindow"/> join it, and the union of their batches (each once) goes to
+/// the connection's refresher in one call. Jobs with the same -PollingInterval then stay in step, since they all
+/// sleep from the same answer; a job's round starts at most <see cref="GatherWindow"/> late.
+/// </summary>
+internal static class SharedRefreshers
+{
+    /// <summary>Long enough to catch jobs started in one loop, short against any polling interval (≥ 50 ms).</summary>
+    internal static readonly TimeSpan GatherWindow = TimeSpan.FromMilliseconds(50);
+
+    private static readonly ConditionalWeakTable<DhubConnection, GatheringRefresher> s_byConnection =
+        new ConditionalWeakTable<DhubConnection, GatheringRefresher>();
+
+    public static IBatchRefresher For(DhubConnection connection) =>
+        s_byConnection.GetValue(connection, c => new GatheringRefresher(c.Engine.CreateRefresher()));
+
+    private sealed class GatheringRefresher : IBatchRefresher
+    {
+        private readonly IBatchRefresher _inner;
+        private readonly object _gate = new object();
+        private Round? _gathering;
+
+        public GatheringRefresher(IBatchRefresher inner) => _inner = inner;
+
+        public Task<IReadOnlyList<RefreshResult>> RefreshAsync(IReadOnlyList<BatchKey> batches, CancellationToken cancellationToken)
+        {
+            Round round;
+            bool opened = false;
+            lock (_gate)
+            {
+                if (_gathering == null)
+                {
+                    _gathering = new Round();
+                    opened = true;
+                }
+                round = _gathering;
+                round.Participants++;
+            }
+            if (opened)
+            {
+                _ = RunAsync(round);
+            }
+            return round.Join(batches, cancellationToken);
+        }
+
+        private async Task RunAsync(Round round)
+        {
+            await Task.Delay(GatherWindow).ConfigureAwait(false);
+            lock (_gate)
+            {
+                _gathering = null;
+            }
+            IReadOnlyList<BatchKey> keys = round.Keys();
+            try
+            {
+                round.Complete(await _inner.RefreshAsync(keys, round.Cancel.Token).ConfigureAwait(false));
+            }
+            catch (Exception ex)
+            {
+                round.Fail(ex);
+            }
+        }
+    }
+
+    /// <summary>One shared call: the batches of every participant, and the answer each participant gets its part of.</summary>
+    private sealed class Round
+    {
+        private readonly object _gate = new object();
+        private readonly Dictionary<(string, string), BatchKey> _keys = new Dictionary<(string, string), BatchKey>();
+        private readonly TaskCompletionSource<Dictionary<(string, string), RefreshResult>> _answer =
+            new TaskCompletionSource<Dictionary<(string, string), RefreshResult>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _cancelled;
+
+        public int Participants { get; set; }
+
+        // Never disposed: a late participant may still cancel it, and it holds no timer.
+        /// <summary>Cancelled only when every participant has given up: one job's Stop-Job or deadline never cuts the others' round.</summary>
+        public CancellationTokenSource Cancel { get; } = new CancellationTokenSource();
+
+        public List<BatchKey> Keys()
+        {
+            lock (_gate)
+            {
+                return _keys.Values.ToList();
+            }
+        }
+
+        public async Task<IReadOnlyList<RefreshResult>> Join(IReadOnlyList<BatchKey> batches, CancellationToken cancellationToken)
+        {
+            lock (_gate)
+            {
+                foreach (var key in batches)
+                {
+                    var id = (key.PipelineId, key.BatchId);
+                    if (!_keys.ContainsKey(id))
+                    {
+                        _keys[id] = key;
+                    }
+                }
+            }
+            var gaveUp = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            using (cancellationToken.Register(() => gaveUp.TrySetResult(true)))
+            {
+                var first = await Task.WhenAny(_answer.Task, gaveUp.Task).ConfigureAwait(false);
+                if (first != _answer.Task)
+                {
+                    if (Interlocked.Increment(ref _cancelled) >= Participants)
+                    {
+                        Cancel.Cancel();
+                    }
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+            }
+            var answer = await _answer.Task.ConfigureAwait(false);
+            // Each participant gets results for its own BatchKey objects, as the refresher contract promises.
+            var results = new List<RefreshResult>(batches.Count);
+            foreach (var key in batches)
+            {
+                if (answer.TryGetValue((key.PipelineId, key.BatchId), out var result))
+                {
+                    results.Add(new RefreshResult(key, result.Snapshot, result.Error));
+                }
+            }
+            return results;
+        }
+
+        public void Complete(IReadOnlyList<RefreshResult> results)
+        {
+            var byId = new Dictionary<(string, string), RefreshResult>();
+            foreach (var result in results)
+            {
+                byId[(result.Key.PipelineId, result.Key.BatchId)] = result;
+            }
+            _answer.TrySetResult(byId);
+        }
+
+        public void Fail(Exception ex)
+        {
+            if (ex is OperationCanceledException)
+            {
+                _answer.TrySetCanceled();
+            }
+            else
+            {
+                _answer.TrySetException(ex);
+            }
+        }
+    }
+}
