@@ -24,15 +24,19 @@ internal static class SharedRefreshers
         new ConditionalWeakTable<DhubConnection, GatheringRefresher>();
 
     public static IBatchRefresher For(DhubConnection connection) =>
-        s_byConnection.GetValue(connection, c => new GatheringRefresher(c.Engine.CreateRefresher()));
+        s_byConnection.GetValue(connection, c => new GatheringRefresher(c));
 
     private sealed class GatheringRefresher : IBatchRefresher
     {
-        private readonly IBatchRefresher _inner;
+        private readonly DhubConnection _connection;
         private readonly object _gate = new object();
+        // A refresher keeps per-batch state between rounds (Prefect's change tokens): one round at a time reads it.
+        private readonly SemaphoreSlim _oneRound = new SemaphoreSlim(1, 1);
         private Round? _gathering;
+        private IBatchEngine? _engine;
+        private IBatchRefresher? _inner;
 
-        public GatheringRefresher(IBatchRefresher inner) => _inner = inner;
+        public GatheringRefresher(DhubConnection connection) => _connection = connection;
 
         public Task<IReadOnlyList<RefreshResult>> RefreshAsync(IReadOnlyList<BatchKey> batches, CancellationToken cancellationToken)
         {
@@ -65,12 +69,35 @@ internal static class SharedRefreshers
             IReadOnlyList<BatchKey> keys = round.Keys();
             try
             {
-                round.Complete(await _inner.RefreshAsync(keys, round.Cancel.Token).ConfigureAwait(false));
+                await _oneRound.WaitAsync(round.Cancel.Token).ConfigureAwait(false);
+                try
+                {
+                    round.Complete(await CurrentRefresher().RefreshAsync(keys, round.Cancel.Token).ConfigureAwait(false));
+                }
+                finally
+                {
+                    _oneRound.Release();
+                }
             }
             catch (Exception ex)
             {
                 round.Fail(ex);
             }
+        }
+
+        /// <summary>
+        /// Connect-Dhub or Disconnect-Dhub closes the session's previous connection while its jobs still wait; the
+        /// connection then makes a new engine on next use, and the jobs go on reading through that one.
+        /// </summary>
+        private IBatchRefresher CurrentRefresher()
+        {
+            var engine = _connection.Engine;
+            if (!ReferenceEquals(engine, _engine) || _inner == null)
+            {
+                _inner = engine.CreateRefresher();
+                _engine = engine;
+            }
+            return _inner;
         }
     }
 
