@@ -1,8 +1,8 @@
 # Child process: N running dhub batches of one pipeline, waited on either by one Wait-DhubBatch (Mode Wait) or by N
 # Wait-DhubBatch -AsJob jobs of one batch each (Mode Jobs). Reports the CPU and resident-memory growth of a window
-# inside the wait, and, for Jobs, how long each -AsJob call took to return.
+# inside the wait (after a warm-up wait polling every 0.1 s), and, for Jobs, how long each -AsJob call took to return.
 param([string] $ModulePath, [string] $ApiUri, [string] $Token, [string] $PipelineId, [string] $IdsFile,
-      [int] $Seconds = 30, [int] $WarmSeconds = 10, [double] $PollingInterval = 5, [ValidateSet('Wait', 'Jobs')][string] $Mode = 'Wait')
+      [int] $Seconds = 30, [int] $WarmSeconds = 5, [double] $PollingInterval = 5, [ValidateSet('Wait', 'Jobs')][string] $Mode = 'Wait')
 $ErrorActionPreference = 'Stop'
 Import-Module $ModulePath
 Connect-Dhub -Uri $ApiUri -Backend Dhub -Token (ConvertTo-SecureString $Token -AsPlainText -Force)
@@ -42,6 +42,18 @@ public sealed class JobWindow
     private static long Rss() => long.Parse(File.ReadAllLines("/proc/self/status").First(l => l.StartsWith("VmRSS:")).Split((char[])null, StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
 }
 '@
+
+# Warm-up: quick rounds of the same code path, so tiered JIT has settled before the measured window.
+if ($Mode -eq 'Wait') {
+    $null = Wait-DhubBatch -PipelineId $PipelineId -BatchId $ids -Timeout 10 -PollingInterval 0.1 -ErrorAction SilentlyContinue
+}
+else {
+    $warm = foreach ($id in $ids) { Wait-DhubBatch -PipelineId $PipelineId -BatchId $id -Timeout 10 -PollingInterval 0.1 -AsJob }
+    $null = $warm | Wait-Job
+    $warm | Remove-Job
+}
+[GC]::Collect()
+Start-Sleep -Seconds 3
 
 $timeout = $WarmSeconds + $Seconds + 3
 $returnMs = @()

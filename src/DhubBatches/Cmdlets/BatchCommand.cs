@@ -106,7 +106,7 @@ public abstract class BatchCommand : DhubCmdlet
 
     /// <summary>A wait run by a job: it writes to the job, and reads with the connection's shared refresher.</summary>
     internal static BatchWaiter JobWaiter(CommandPump pump, TimeSpan? timeout, TimeSpan interval, bool any = false) =>
-        new BatchWaiter(pump.Output, pump, timeout, interval, any) { RefresherSource = SharedRefreshers.For };
+        new BatchWaiter(pump.Output, pump, timeout, interval, any) { RefresherSource = SharedRefreshers.For, PaceFromAnswer = true };
 
     /// <summary>-AsJob hands off a wait: without the switch that makes the command wait, there is nothing to hand off.</summary>
     internal void RequireWaitForJob(bool asJob, bool waits, string waitSwitch)

@@ -60,6 +60,12 @@ internal sealed class BatchWaiter
     /// </summary>
     public Func<DhubConnection, IBatchRefresher>? RefresherSource { get; set; }
 
+    /// <summary>
+    /// Count the interval from each round's answer instead of its start: jobs that shared a round then ask for the
+    /// next one together and share it again.
+    /// </summary>
+    public bool PaceFromAnswer { get; set; }
+
     private CommandPump Pump => _pump;
 
     /// <summary>Waits for the batches, writing each as it completes; writes DhubWaitTimeout for the rest.</summary>
@@ -74,6 +80,10 @@ internal sealed class BatchWaiter
             {
                 var roundStarted = clock.Elapsed;
                 Refresh(pending, _timeout - clock.Elapsed);
+                if (PaceFromAnswer)
+                {
+                    roundStarted = clock.Elapsed;
+                }
                 if (EmitCompleted(pending))
                 {
                     return;

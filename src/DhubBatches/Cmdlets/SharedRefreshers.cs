@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Linq;
 using System.Runtime.CompilerServices;
 using System.Threading;
@@ -11,14 +12,18 @@ namespace DhubBatches.Cmdlets;
 /// <summary>
 /// One refresher per connection for every -AsJob wait, so a hundred jobs waiting on one pipeline cost the server
 /// what one Wait-DhubBatch on all of their batches costs. A round asked for while no round is gathering opens one;
-/// rounds asked for within <see cref="GatherWindow"/> join it, and the union of their batches (each once) goes to
-/// the connection's refresher in one call. Jobs with the same -PollingInterval then stay in step, since they all
-/// sleep from the same answer; a job's round starts at most <see cref="GatherWindow"/> late.
+/// it gathers until no job has asked for <see cref="GatherWindow"/> (jobs started in one loop all join), at most
+/// <see cref="MaxGather"/>, and the union of the batches (each once) goes to the connection's refresher in one call.
+/// Job waits pace their rounds from the answer (<see cref="BatchWaiter.PaceFromAnswer"/>), so jobs with the same
+/// -PollingInterval stay in step after their first round.
 /// </summary>
 internal static class SharedRefreshers
 {
     /// <summary>Long enough to catch jobs started in one loop, short against any polling interval (≥ 50 ms).</summary>
     internal static readonly TimeSpan GatherWindow = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>Jobs that keep arriving delay the round's start by no more than this.</summary>
+    internal static readonly TimeSpan MaxGather = TimeSpan.FromSeconds(1);
 
     private static readonly ConditionalWeakTable<DhubConnection, GatheringRefresher> s_byConnection =
         new ConditionalWeakTable<DhubConnection, GatheringRefresher>();
@@ -51,6 +56,7 @@ internal static class SharedRefreshers
                 }
                 round = _gathering;
                 round.Participants++;
+                round.LastJoin = Stopwatch.GetTimestamp();
             }
             if (opened)
             {
@@ -61,10 +67,21 @@ internal static class SharedRefreshers
 
         private async Task RunAsync(Round round)
         {
-            await Task.Delay(GatherWindow).ConfigureAwait(false);
-            lock (_gate)
+            var opened = Stopwatch.StartNew();
+            var wait = GatherWindow;
+            while (true)
             {
-                _gathering = null;
+                await Task.Delay(wait).ConfigureAwait(false);
+                lock (_gate)
+                {
+                    var quiet = TimeSpan.FromSeconds((Stopwatch.GetTimestamp() - round.LastJoin) / (double)Stopwatch.Frequency);
+                    wait = GatherWindow - quiet;
+                    if (wait <= TimeSpan.Zero || opened.Elapsed >= MaxGather)
+                    {
+                        _gathering = null;
+                        break;
+                    }
+                }
             }
             IReadOnlyList<BatchKey> keys = round.Keys();
             try
@@ -111,6 +128,9 @@ internal static class SharedRefreshers
         private int _cancelled;
 
         public int Participants { get; set; }
+
+        /// <summary>When the last participant joined (Stopwatch ticks); guarded by the refresher's gate.</summary>
+        public long LastJoin { get; set; }
 
         // Never disposed: a late participant may still cancel it, and it holds no timer.
         /// <summary>Cancelled only when every participant has given up: one job's Stop-Job or deadline never cuts the others' round.</summary>

@@ -22,6 +22,12 @@ public sealed class DhubJob : Job, ICommandStreams
     /// <summary>A wait's thread mostly sleeps in the pump; a small stack keeps a thousand jobs cheap.</summary>
     private const int StackBytes = 256 * 1024;
 
+    /// <summary>
+    /// Progress records kept for Receive-Job: a wait writes a few every round for hours, and only the latest say
+    /// anything, so the oldest go first (the Completed records at the end are always kept).
+    /// </summary>
+    private const int MaxProgressRecords = 200;
+
     /// <summary>Running jobs and the runspace that started each, so Remove-Module stops that runspace's jobs.</summary>
     private static readonly ConcurrentDictionary<DhubJob, Guid> s_running = new ConcurrentDictionary<DhubJob, Guid>();
 
@@ -132,5 +138,20 @@ public sealed class DhubJob : Job, ICommandStreams
 
     void ICommandStreams.WriteDebug(string text) => Debug.Add(new DebugRecord(text));
 
-    void ICommandStreams.WriteProgress(ProgressRecord progressRecord) => Progress.Add(progressRecord);
+    void ICommandStreams.WriteProgress(ProgressRecord progressRecord)
+    {
+        // Only the job's own thread writes, so the count cannot change under us except by Receive-Job taking records.
+        Progress.Add(progressRecord);
+        while (Progress.Count > MaxProgressRecords)
+        {
+            try
+            {
+                Progress.RemoveAt(0);
+            }
+            catch (ArgumentOutOfRangeException)
+            {
+                break; // Receive-Job emptied it meanwhile
+            }
+        }
+    }
 }
