@@ -205,13 +205,15 @@ Describe '-AsJob (<Name>)' -Tag 'AsJob' -ForEach $Backends {
             Clear-EmulatorFault $T
         }
 
-        It 'a batch deleted while its job waits ends with DhubBatchNotFound in Receive-Job' {
-            $batch = Start-DhubBatch -PipelineId $Slow
-            $job = $batch | Wait-DhubBatch -AsJob -PollingInterval 0.2 -Timeout 30
-            Remove-DhubBatch -PipelineId $Slow -BatchId $batch.Id -Force
+        It 'a batch the server does not know ends the job''s wait with DhubBatchNotFound in Receive-Job, as Wait-DhubBatch does' {
+            $null = Wait-DhubBatch -PipelineId $Slow -BatchId $T.MissingBatchId -PollingInterval 0.2 -Timeout 30 -ErrorVariable direct -ErrorAction SilentlyContinue
+            $job = Wait-DhubBatch -PipelineId $Slow -BatchId $T.MissingBatchId -AsJob -PollingInterval 0.2 -Timeout 30
             $null = $job | Wait-Job -Timeout 30
             $job.State | Should -Be 'Completed'
-            (Receive-TestJob $job).ErrorIds | Should -Be @('DhubBatchNotFound')
+            $result = Receive-TestJob $job
+            $result.ErrorIds | Should -Be @('DhubBatchNotFound')
+            $result.ErrorIds | Should -Be @($direct | ForEach-Object { Get-TestErrorId $_ })
+            $result.Output.Count | Should -Be 0
         }
 
         It 'ten jobs on ten batches of one pipeline cost the server no more polls than one wait on the ten' {
