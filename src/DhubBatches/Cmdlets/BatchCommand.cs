@@ -1,5 +1,6 @@
 using System;
 using System.Management.Automation;
+using System.Management.Automation.Runspaces;
 using DhubBatches.Connections;
 using DhubBatches.Contract;
 
@@ -86,6 +87,36 @@ public abstract class BatchCommand : DhubCmdlet
                 ? Batch.Placeholder(problem.PipelineId, problem.BatchId, connection)
                 : problem.PipelineId;
             WriteItemError(new DhubException(DhubErrorKind.DhubInvalidResponse, problem.Message), target);
+        }
+    }
+
+    /// <summary>
+    /// -AsJob: hands <paramref name="work"/> (what the command would still do after its checks and first request) to a
+    /// new <see cref="DhubJob"/>, registers it for Get-Job and writes it. Call on the pipeline thread.
+    /// </summary>
+    internal void WriteJob(Action<CommandPump> work)
+    {
+        // The command's name only: its line may carry -Parameter values that are secrets.
+        var job = new DhubJob(MyInvocation.MyCommand.Name);
+        var pump = NewPump(job);
+        JobRepository.Add(job);
+        job.Start(pump, Runspace.DefaultRunspace?.InstanceId ?? Guid.Empty, work);
+        WriteObject(job);
+    }
+
+    /// <summary>A wait run by a job: it writes to the job, and reads with the connection's shared refresher.</summary>
+    internal static BatchWaiter JobWaiter(CommandPump pump, TimeSpan? timeout, TimeSpan interval, bool any = false) =>
+        new BatchWaiter(pump.Output, pump, timeout, interval, any) { RefresherSource = SharedRefreshers.For, PaceFromAnswer = true };
+
+    /// <summary>-AsJob hands off a wait: without the switch that makes the command wait, there is nothing to hand off.</summary>
+    internal void RequireWaitForJob(bool asJob, bool waits, string waitSwitch)
+    {
+        if (asJob && !waits)
+        {
+            ThrowTerminatingError(DhubErrors.Record(
+                DhubErrorKind.DhubBadRequest,
+                $"-AsJob hands off the waiting of {MyInvocation.MyCommand.Name} {waitSwitch}; add {waitSwitch}, or leave out -AsJob (without {waitSwitch} the command does not wait).",
+                null));
         }
     }
 

@@ -30,7 +30,8 @@ internal sealed class BatchWaiter
     /// </summary>
     private static readonly TimeSpan s_stuckCancel = TimeSpan.FromSeconds(30);
 
-    private readonly DhubCmdlet _host;
+    private readonly ICommandStreams _host;
+    private readonly CommandPump _pump;
     private readonly TimeSpan? _timeout;
     private readonly TimeSpan _interval;
     private readonly bool _any;
@@ -38,12 +39,19 @@ internal sealed class BatchWaiter
     private readonly Dictionary<DhubConnection, IBatchRefresher> _refreshers = new Dictionary<DhubConnection, IBatchRefresher>();
 
     public BatchWaiter(DhubCmdlet host, TimeSpan? timeout, TimeSpan interval, bool any = false)
+        : this(host, host.Pump, timeout, interval, any)
     {
-        _host = host;
+    }
+
+    /// <summary>A wait that writes to <paramref name="output"/> through <paramref name="pump"/>: a job's, under -AsJob.</summary>
+    public BatchWaiter(ICommandStreams output, CommandPump pump, TimeSpan? timeout, TimeSpan interval, bool any = false)
+    {
+        _host = output;
+        _pump = pump;
         _timeout = timeout;
         _interval = interval;
         _any = any;
-        _progress = new WaitProgress(host);
+        _progress = new WaitProgress(output);
     }
 
     /// <summary>Write each completed batch (off for Stop-DhubBatch -Wait without -PassThru).</summary>
@@ -55,7 +63,19 @@ internal sealed class BatchWaiter
     /// <summary>Warn once about a batch that stays stopping with nothing running (Stop-DhubBatch -Wait).</summary>
     public bool WarnStuckStops { get; set; }
 
-    private CommandPump Pump => _host.Pump;
+    /// <summary>
+    /// Where the wait gets each connection's refresher; by default a new one per wait. Jobs share one per connection
+    /// (<see cref="SharedRefreshers"/>) so their rounds are read together.
+    /// </summary>
+    public Func<DhubConnection, IBatchRefresher>? RefresherSource { get; set; }
+
+    /// <summary>
+    /// Count the interval from each round's answer instead of its start: jobs that shared a round then ask for the
+    /// next one together and share it again.
+    /// </summary>
+    public bool PaceFromAnswer { get; set; }
+
+    private CommandPump Pump => _pump;
 
     /// <summary>Waits for the batches, writing each as it completes; writes DhubWaitTimeout for the rest.</summary>
     public void Run(IReadOnlyList<Batch> batches)
@@ -69,6 +89,10 @@ internal sealed class BatchWaiter
             {
                 var roundStarted = clock.Elapsed;
                 Refresh(pending, _timeout - clock.Elapsed);
+                if (PaceFromAnswer)
+                {
+                    roundStarted = clock.Elapsed;
+                }
                 if (EmitCompleted(pending))
                 {
                     return;
@@ -131,7 +155,7 @@ internal sealed class BatchWaiter
             var after = IsStopping(batch)
                 ? " It is still Cancelling: a stop was asked and nothing has finished it. If its worker or runner is gone, Stop-DhubBatch -Force marks it Cancelled."
                 : " The batch keeps running.";
-            _host.WriteItemError(
+            WriteItemError(
                 new DhubException(
                     DhubErrorKind.DhubWaitTimeout,
                     string.Format(CultureInfo.InvariantCulture, "Batch {0}/{1} did not complete within {2:0.###} s (state {3}{4}).{5}", batch.PipelineId, batch.Id, _timeout!.Value.TotalSeconds, state, steps, after)),
@@ -260,7 +284,7 @@ internal sealed class BatchWaiter
             foreach (var (entry, error) in group)
             {
                 entry.Dropped = true;
-                _host.WriteItemError(error, entry.Latest);
+                WriteItemError(error, entry.Latest);
             }
         }
     }
@@ -286,7 +310,7 @@ internal sealed class BatchWaiter
         if (ReportFailures && batch.Outcome == BatchOutcome.Failed)
         {
             var failed = string.Join(", ", batch.Steps.Where(s => s.State == StepState.Failed).Select(s => s.Name));
-            _host.WriteItemError(
+            WriteItemError(
                 new DhubException(DhubErrorKind.DhubBatchFailed, $"Batch {batch.PipelineId}/{batch.Id} failed" + (failed.Length > 0 ? $" (step {failed})." : ".")),
                 batch);
         }
@@ -296,11 +320,13 @@ internal sealed class BatchWaiter
     {
         if (!_refreshers.TryGetValue(connection, out var refresher))
         {
-            refresher = connection.Engine.CreateRefresher();
+            refresher = RefresherSource?.Invoke(connection) ?? connection.Engine.CreateRefresher();
             _refreshers[connection] = refresher;
         }
         return refresher;
     }
+
+    private void WriteItemError(DhubException ex, object? target) => _host.WriteError(DhubErrors.Record(ex, target));
 
     /// <summary>Completes when every task has, whatever their outcome (each is inspected afterwards).</summary>
     private static async Task<bool> Settled(IEnumerable<Task> tasks)

@@ -14,7 +14,7 @@ namespace DhubBatches.Cmdlets;
 /// </summary>
 internal sealed class CommandPump : IDisposable
 {
-    private readonly Cmdlet _command;
+    private readonly ICommandStreams _command;
     private readonly CancellationTokenSource _stopping = new CancellationTokenSource();
     private readonly ConcurrentQueue<LogEntry> _log = new ConcurrentQueue<LogEntry>();
     // Slim (spin, then Monitor) rather than a kernel event: on Linux an event handle costs tens of µs per set and wait,
@@ -23,7 +23,7 @@ internal sealed class CommandPump : IDisposable
     private readonly QueueLog _sink;
     private bool _disposed;
 
-    public CommandPump(Cmdlet command, bool verbose, bool debug)
+    public CommandPump(ICommandStreams command, bool verbose, bool debug)
     {
         _command = command;
         _sink = new QueueLog(this, verbose, debug);
@@ -33,6 +33,9 @@ internal sealed class CommandPump : IDisposable
     public CancellationToken StopToken => _stopping.Token;
 
     public bool IsVerbose => _sink.IsVerboseEnabled;
+
+    /// <summary>Where this pump writes: the command, or the job it handed its work to.</summary>
+    public ICommandStreams Output => _command;
 
     public void Stop() => _stopping.Cancel();
 

@@ -9,7 +9,7 @@ namespace DhubBatches.Cmdlets;
 /// <see cref="DhubException"/> the same way. An error about one input item is non-terminating, so the rest of the
 /// input still runs; having no connection at all stops the command.
 /// </summary>
-public abstract class DhubCmdlet : PSCmdlet, IDisposable
+public abstract class DhubCmdlet : PSCmdlet, IDisposable, ICommandStreams
 {
     private CommandPump? _pump;
     private volatile bool _stopRequested;
@@ -30,6 +30,13 @@ public abstract class DhubCmdlet : PSCmdlet, IDisposable
             return _pump;
         }
     }
+
+    /// <summary>
+    /// A pump for work handed off to a job: it writes to <paramref name="streams"/> and keeps this command's
+    /// -Verbose/-Debug choice. Create it on the pipeline thread.
+    /// </summary>
+    internal CommandPump NewPump(ICommandStreams streams) =>
+        new CommandPump(streams, Wants("Verbose", "VerbosePreference"), Wants("Debug", "DebugPreference"));
 
     /// <summary>Cancelled when the user presses Ctrl+C or the pipeline is stopped.</summary>
     protected CancellationToken StopToken => Pump.StopToken;

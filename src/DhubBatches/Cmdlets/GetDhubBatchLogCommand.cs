@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using System.Threading.Tasks;
@@ -50,6 +51,15 @@ public sealed class GetDhubBatchLogCommand : BatchCommand
     [ValidateRange(0.05, 3600.0)]
     public double PollingInterval { get; set; } = 2;
 
+    /// <summary>With -Follow: check in this session, then return a DhubJob that does the following.</summary>
+    [Parameter]
+    public SwitchParameter AsJob { get; set; }
+
+    /// <summary>-AsJob: the batches to follow, in input order, as the command would have followed them.</summary>
+    private readonly List<LogFollow> _toFollow = new List<LogFollow>();
+
+    protected override void BeginProcessing() => RequireWaitForJob(AsJob, Follow, "-Follow");
+
     protected override void ProcessItem()
     {
         ForItem(() => BatchTarget(PipelineId, BatchId), () =>
@@ -64,35 +74,94 @@ public sealed class GetDhubBatchLogCommand : BatchCommand
                 MinimumLevel = MinimumLevel.HasValue ? (int)MinimumLevel.Value : (int?)null,
                 Tail = Tail > 0 ? Tail : (int?)null,
             });
-            while (true)
+            var follow = new LogFollow(PipelineId, BatchId, connection, reader, Follow, TimeSpan.FromSeconds(PollingInterval));
+            if (AsJob)
             {
-                WriteLines(reader, connection);
-                if (!Follow)
+                _toFollow.Add(follow);
+                return;
+            }
+            follow.Run(Pump, this);
+        });
+    }
+
+    protected override void Complete()
+    {
+        if (_toFollow.Count == 0)
+        {
+            return;
+        }
+        var follows = _toFollow.ToArray();
+        WriteJob(pump =>
+        {
+            foreach (var follow in follows)
+            {
+                try
                 {
-                    return;
+                    follow.Run(pump, pump.Output);
                 }
-                if (Pump.Run(reader.IsBatchCompleteAsync))
+                catch (DhubException ex) when (ex.Kind != DhubErrorKind.DhubNotConnected)
                 {
-                    // Lines written just before the batch ended: print what remains, then return.
-                    WriteLines(reader, connection);
-                    return;
+                    // As without -AsJob: one batch's error costs only that batch.
+                    pump.Output.WriteError(DhubErrors.Record(ex, Batch.Placeholder(follow.PipelineId, follow.BatchId, follow.Connection)));
                 }
-                Pump.Run(token => Task.Delay(TimeSpan.FromSeconds(PollingInterval), token));
             }
         });
     }
 
-    /// <summary>Everything the reader has now, page by page as pages arrive.</summary>
-    private void WriteLines(IBatchLogReader reader, DhubConnection connection)
+    /// <summary>One batch's log: read what there is, and with -Follow keep reading until the batch is complete.</summary>
+    private sealed class LogFollow
     {
-        do
+        private readonly IBatchLogReader _reader;
+        private readonly bool _follow;
+        private readonly TimeSpan _interval;
+
+        public LogFollow(string pipelineId, string batchId, DhubConnection connection, IBatchLogReader reader, bool follow, TimeSpan interval)
         {
-            var lines = Pump.Run(reader.ReadAsync);
-            foreach (var line in lines)
+            PipelineId = pipelineId;
+            BatchId = batchId;
+            Connection = connection;
+            _reader = reader;
+            _follow = follow;
+            _interval = interval;
+        }
+
+        public string PipelineId { get; }
+
+        public string BatchId { get; }
+
+        public DhubConnection Connection { get; }
+
+        public void Run(CommandPump pump, ICommandStreams output)
+        {
+            while (true)
             {
-                WriteObject(new BatchLogEntry(PipelineId, BatchId, line.Step, line.Timestamp, BatchLogEntry.LevelOf(line.Level), line.Message, connection));
+                WriteLines(pump, output);
+                if (!_follow)
+                {
+                    return;
+                }
+                if (pump.Run(_reader.IsBatchCompleteAsync))
+                {
+                    // Lines written just before the batch ended: print what remains, then return.
+                    WriteLines(pump, output);
+                    return;
+                }
+                pump.Run(token => Task.Delay(_interval, token));
             }
         }
-        while (reader.HasMore);
+
+        /// <summary>Everything the reader has now, page by page as pages arrive.</summary>
+        private void WriteLines(CommandPump pump, ICommandStreams output)
+        {
+            do
+            {
+                var lines = pump.Run(_reader.ReadAsync);
+                foreach (var line in lines)
+                {
+                    output.WriteObject(new BatchLogEntry(PipelineId, BatchId, line.Step, line.Timestamp, BatchLogEntry.LevelOf(line.Level), line.Message, Connection));
+                }
+            }
+            while (_reader.HasMore);
+        }
     }
 }

@@ -44,6 +44,12 @@ public sealed class RestartDhubBatchCommand : BatchCommand
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    /// <summary>With -Wait: restart in this session, then return a DhubJob that does the waiting.</summary>
+    [Parameter]
+    public SwitchParameter AsJob { get; set; }
+
+    protected override void BeginProcessing() => RequireWaitForJob(AsJob, Wait, "-Wait");
+
     protected override void ProcessItem()
     {
         ForItem(() => BatchTarget(PipelineId, BatchId), () =>
@@ -71,7 +77,14 @@ public sealed class RestartDhubBatchCommand : BatchCommand
 
     protected override void Complete()
     {
-        if (_restarted.Count > 0)
+        if (_restarted.Count > 0 && AsJob)
+        {
+            var batches = _restarted.ToArray();
+            var timeout = TimeoutFromSeconds(Timeout);
+            var interval = TimeSpan.FromSeconds(PollingInterval);
+            WriteJob(pump => JobWaiter(pump, timeout, interval).Run(batches));
+        }
+        else if (_restarted.Count > 0)
         {
             new BatchWaiter(this, TimeoutFromSeconds(Timeout), TimeSpan.FromSeconds(PollingInterval)).Run(_restarted);
         }

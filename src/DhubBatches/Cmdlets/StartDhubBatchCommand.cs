@@ -52,6 +52,12 @@ public sealed class StartDhubBatchCommand : BatchCommand
     [ValidateRange(0.05, 3600.0)]
     public double PollingInterval { get; set; } = 5;
 
+    /// <summary>With -Wait: start in this session, then return a DhubJob that does the waiting.</summary>
+    [Parameter]
+    public SwitchParameter AsJob { get; set; }
+
+    protected override void BeginProcessing() => RequireWaitForJob(AsJob, Wait, "-Wait");
+
     protected override void ProcessItem()
     {
         ForItem(() => PipelineId, () =>
@@ -93,7 +99,14 @@ public sealed class StartDhubBatchCommand : BatchCommand
 
     protected override void Complete()
     {
-        if (Wait && _toWaitFor.Count > 0)
+        if (Wait && _toWaitFor.Count > 0 && AsJob)
+        {
+            var batches = _toWaitFor.ToArray();
+            var timeout = TimeoutFromSeconds(Timeout);
+            var interval = TimeSpan.FromSeconds(PollingInterval);
+            WriteJob(pump => JobWaiter(pump, timeout, interval).Run(batches));
+        }
+        else if (Wait && _toWaitFor.Count > 0)
         {
             new BatchWaiter(this, TimeoutFromSeconds(Timeout), TimeSpan.FromSeconds(PollingInterval)).Run(_toWaitFor);
         }

@@ -45,6 +45,12 @@ public sealed class StopDhubBatchCommand : BatchCommand
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    /// <summary>With -Wait: stop in this session, then return a DhubJob that does the waiting.</summary>
+    [Parameter]
+    public SwitchParameter AsJob { get; set; }
+
+    protected override void BeginProcessing() => RequireWaitForJob(AsJob, Wait, "-Wait");
+
     protected override void ProcessItem()
     {
         ForItem(() => BatchTarget(PipelineId, BatchId), () =>
@@ -88,6 +94,11 @@ public sealed class StopDhubBatchCommand : BatchCommand
         {
             return;
         }
+        if (AsJob)
+        {
+            WriteJob(StoppedWait(_stopped.ToArray()));
+            return;
+        }
         // A stopped batch is expected to end unfinished, so that is no failure here; only a timeout is reported.
         new BatchWaiter(this, TimeoutFromSeconds(Timeout), s_pollInterval)
         {
@@ -95,5 +106,20 @@ public sealed class StopDhubBatchCommand : BatchCommand
             ReportFailures = false,
             WarnStuckStops = true,
         }.Run(_stopped);
+    }
+
+    /// <summary>-AsJob: the same wait as Complete's, in a job.</summary>
+    private Action<CommandPump> StoppedWait(Batch[] stopped)
+    {
+        var timeout = TimeoutFromSeconds(Timeout);
+        var passThru = PassThru.IsPresent;
+        return pump =>
+        {
+            var waiter = JobWaiter(pump, timeout, s_pollInterval);
+            waiter.WriteBatches = passThru;
+            waiter.ReportFailures = false;
+            waiter.WarnStuckStops = true;
+            waiter.Run(stopped);
+        };
     }
 }

@@ -47,6 +47,10 @@ public sealed class WaitDhubBatchCommand : BatchCommand
     [Parameter]
     public SwitchParameter Any { get; set; }
 
+    /// <summary>Return at once a DhubJob that does the waiting.</summary>
+    [Parameter]
+    public SwitchParameter AsJob { get; set; }
+
     protected override void ProcessItem()
     {
         if (ParameterSetName == ByIdSet)
@@ -75,7 +79,15 @@ public sealed class WaitDhubBatchCommand : BatchCommand
 
     protected override void Complete()
     {
-        if (_batches.Count > 0)
+        if (_batches.Count > 0 && AsJob)
+        {
+            var batches = _batches.ToArray();
+            var timeout = TimeoutFromSeconds(Timeout);
+            var interval = TimeSpan.FromSeconds(PollingInterval);
+            var any = Any.IsPresent;
+            WriteJob(pump => JobWaiter(pump, timeout, interval, any).Run(batches));
+        }
+        else if (_batches.Count > 0)
         {
             new BatchWaiter(this, TimeoutFromSeconds(Timeout), TimeSpan.FromSeconds(PollingInterval), Any).Run(_batches);
         }

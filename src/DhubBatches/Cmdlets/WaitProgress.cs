@@ -19,13 +19,13 @@ internal sealed class WaitProgress
 
     private static readonly TimeSpan s_interval = TimeSpan.FromMilliseconds(250);
 
-    private readonly Cmdlet _host;
+    private readonly ICommandStreams _host;
     private readonly Dictionary<string, int> _ids = new Dictionary<string, int>(StringComparer.Ordinal);
     private readonly Dictionary<int, ProgressRecord> _shown = new Dictionary<int, ProgressRecord>();
     private readonly Stopwatch _sinceLast = new Stopwatch();
     private int _nextId = OverallId + 1;
 
-    public WaitProgress(Cmdlet host) => _host = host;
+    public WaitProgress(ICommandStreams host) => _host = host;
 
     public void Show(IReadOnlyList<Batch> pending, int total)
     {
