@@ -35,11 +35,6 @@ internal sealed class ExpectedSteps
         _allTaskRuns = allTaskRuns;
     }
 
-    /// <summary>Requests sent to read templates since the connection was made (tests and benchmarks check the cost).</summary>
-    public int Reads => Volatile.Read(ref _reads);
-
-    private int _reads;
-
     /// <summary>The template when it has been read already; never sends a request.</summary>
     public StepTemplate? Cached(string deploymentId)
     {
@@ -118,7 +113,6 @@ internal sealed class ExpectedSteps
     {
         try
         {
-            Interlocked.Increment(ref _reads);
             var used = 0;
             var answer = await _limit.UseAsync(limit =>
             {
@@ -152,7 +146,6 @@ internal sealed class ExpectedSteps
             if (answer.Items.Count + answer.Unreadable.Count >= used && taskRuns.Count == answer.Items.Count)
             {
                 // A full page of that one run (a task mapped over many items): its earlier steps may be on later pages.
-                Interlocked.Increment(ref _reads);
                 taskRuns = await _allTaskRuns(runId, CancellationToken.None).ConfigureAwait(false);
             }
             var template = StepTemplate.From(runId, answer.Items[0].ExpectedStartTime, taskRuns, tried);

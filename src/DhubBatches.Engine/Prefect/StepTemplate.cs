@@ -16,11 +16,10 @@ internal sealed class StepTemplate
 
     private static readonly IReadOnlyDictionary<string, PrefectArtifact> s_noOffsets = new Dictionary<string, PrefectArtifact>();
 
-    public StepTemplate(IReadOnlyList<(string Name, IReadOnlyCollection<string> TaskKeys)> steps, string? sourceRunId, DateTimeOffset? sourceStart,
+    public StepTemplate(IReadOnlyList<(string Name, IReadOnlyCollection<string> TaskKeys)> steps, DateTimeOffset? sourceStart,
         IReadOnlyCollection<string>? tried = null, DateTimeOffset? retryAfter = null)
     {
         Steps = steps;
-        SourceRunId = sourceRunId;
         SourceStart = sourceStart;
         Tried = tried ?? s_noNames;
         RetryAfter = retryAfter;
@@ -28,21 +27,18 @@ internal sealed class StepTemplate
 
     /// <summary>No completed run to learn from (or the read failed): batches show the steps they have.</summary>
     public static StepTemplate Empty(IReadOnlyCollection<string>? tried, DateTimeOffset? retryAfter = null) =>
-        new StepTemplate(Array.Empty<(string, IReadOnlyCollection<string>)>(), null, null, tried, retryAfter);
+        new StepTemplate(Array.Empty<(string, IReadOnlyCollection<string>)>(), null, tried, retryAfter);
 
     /// <summary>The steps of a completed run, assembled by the same rules as any batch's (its own attempt, grouping, order).</summary>
     public static StepTemplate From(string runId, DateTimeOffset? runStart, IReadOnlyCollection<PrefectTaskRun> taskRuns, IReadOnlyCollection<string>? tried)
     {
         var run = new PrefectFlowRun { Id = runId, RunCount = taskRuns.Count == 0 ? 0 : taskRuns.Max(t => t.FlowRunRunCount) };
         var steps = StepAssembler.Assemble(run, taskRuns, s_noOffsets, new List<string>()).Select(s => (s.Step.Name, s.TaskKeys)).ToList();
-        return new StepTemplate(steps, runId, runStart, tried);
+        return new StepTemplate(steps, runStart, tried);
     }
 
     /// <summary>Name and task keys of each expected step, in the completed run's order; empty when no run has completed.</summary>
     public IReadOnlyList<(string Name, IReadOnlyCollection<string> TaskKeys)> Steps { get; }
-
-    /// <summary>The completed flow run the steps were read from (null: none has completed).</summary>
-    public string? SourceRunId { get; }
 
     /// <summary>When the source run was expected to start (or, read from the server, its newest task run): a newer completed run may replace it.</summary>
     public DateTimeOffset? SourceStart { get; }
