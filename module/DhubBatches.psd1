@@ -23,6 +23,7 @@
         'Get-DhubConnection'
         'Start-DhubBatch'
         'Get-DhubBatch'
+        'Get-DhubPipeline'
         'Stop-DhubBatch'
         'Remove-DhubBatch'
         'Wait-DhubBatch'

@@ -140,6 +140,20 @@ internal sealed class DhubEngine : IBatchEngine
     public Task<IReadOnlyList<string>> GetPipelineNamesAsync(CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<string>>(_seenPipelines.Keys.OrderBy(k => k, StringComparer.OrdinalIgnoreCase).ToList());
 
+    // The seed API addresses every batch under its pipeline and cannot list pipelines (EngineFeature.Fleet is false, so
+    // the cmdlets say so before asking; these are the engine's own guard).
+    public Task<IReadOnlyList<PipelineSnapshot>> GetPipelinesAsync(IReadOnlyCollection<string>? names, CancellationToken cancellationToken) =>
+        throw FleetNotSupported();
+
+    public Task<BatchPage> GetFleetPageAsync(BatchQuery query, PageRequest page, CancellationToken cancellationToken) => throw FleetNotSupported();
+
+    public Task<long?> CountFleetAsync(BatchQuery query, CancellationToken cancellationToken) => throw FleetNotSupported();
+
+    public Task<BatchSnapshot> GetByIdAsync(string batchId, CancellationToken cancellationToken) => throw FleetNotSupported();
+
+    private static DhubException FleetNotSupported() =>
+        new DhubException(DhubErrorKind.DhubNotSupported, "The dhub Batches API cannot list pipelines or find a batch without its pipeline: give -PipelineId.");
+
     public void Dispose() => _http.Dispose();
 
     /// <summary>One list page, item by item: an unreadable item costs only itself and is reported with its id.</summary>

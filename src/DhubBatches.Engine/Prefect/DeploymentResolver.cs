@@ -29,6 +29,11 @@ internal sealed class DeploymentResolver
     /// </summary>
     public async Task<PrefectDeployment> GetAsync(string pipelineId, CancellationToken cancellationToken)
     {
+        if (DeletedDeployment.TryParse(pipelineId, out var deletedId))
+        {
+            // A run of a deleted deployment, piped on: its deployment has no name to look up, only the id its runs keep.
+            return new PrefectDeployment { Id = deletedId, Name = pipelineId };
+        }
         var lazy = _cache.GetOrAdd(pipelineId, id => new Lazy<Task<PrefectDeployment>>(() => _resolve(id, CancellationToken.None)));
         try
         {

@@ -19,6 +19,9 @@ internal interface IPrefectApi
     [Get("/deployments/name/{flowName}/{deploymentName}")]
     Task<IApiResponse<PrefectDeployment>> ReadDeploymentByNameAsync(string flowName, string deploymentName, CancellationToken cancellationToken);
 
+    [Get("/flows/name/{flowName}")]
+    Task<IApiResponse<PrefectFlow>> ReadFlowByNameAsync(string flowName, CancellationToken cancellationToken);
+
     [Post("/deployments/filter")]
     [IdempotentPost]
     Task<IApiResponse<List<PrefectDeployment>>> FilterDeploymentsAsync([Body] DeploymentQuery query, CancellationToken cancellationToken);

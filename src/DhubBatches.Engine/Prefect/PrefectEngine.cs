@@ -19,9 +19,6 @@ namespace DhubBatches.Engine.Prefect;
 /// </summary>
 internal sealed class PrefectEngine : IBatchEngine
 {
-    /// <summary>Never the default ID_DESC: run ids are random, so that order is not chronological.</summary>
-    private const string NewestFirst = "EXPECTED_START_TIME_DESC";
-
     private static readonly Regex s_version = new Regex(@"^\d+\.\d+", RegexOptions.CultureInvariant);
 
     private readonly EngineSettings _settings;
@@ -42,6 +39,10 @@ internal sealed class PrefectEngine : IBatchEngine
         Deployments = new DeploymentResolver(ResolveDeploymentAsync);
         Details = new RunDetailsReader(Api, Limit, FlowName, Text, () => Clock.Now);
         States = new FlowRunStates(Api);
+        Names = new DeploymentNames(Api, Limit, FlowName);
+        Lists = new PrefectRunLists(this);
+        Lookup = new PrefectRunLookup(this);
+        Pipelines = new PipelineCatalog(this);
     }
 
     public BackendKind Backend => BackendKind.Prefect;
@@ -58,7 +59,16 @@ internal sealed class PrefectEngine : IBatchEngine
 
     internal ServerClock Clock { get; }
 
+    /// <summary>Deployment id → pipeline id, for runs read without naming their pipeline.</summary>
+    internal DeploymentNames Names { get; }
+
     private FlowRunStates States { get; }
+
+    private PrefectRunLists Lists { get; }
+
+    private PrefectRunLookup Lookup { get; }
+
+    private PipelineCatalog Pipelines { get; }
 
     internal string FlowName => _settings.PrefectFlowName;
 
@@ -156,28 +166,7 @@ internal sealed class PrefectEngine : IBatchEngine
         return await Details.MapNewAsync(request.PipelineId, run, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<BatchSnapshot> GetLatestAsync(string pipelineId, CancellationToken cancellationToken)
-    {
-        var answer = await Deployments.UseAsync(
-            pipelineId,
-            deployment => ListAnswer.ReadAsync(
-                Api.FilterFlowRunsAsync(RunsQuery(deployment, BatchQuery.Default, null, limit: 1, offset: 0, Clock.Now), cancellationToken),
-                PrefectJsonContext.Default.PrefectFlowRun,
-                PrefectCalls.ApiNotFound,
-                cancellationToken),
-            (found, _) => found.Items.Count == 0 && found.Unreadable.Count == 0,
-            cancellationToken).ConfigureAwait(false);
-        var (batches, problems) = await MapPageAsync(pipelineId, answer, cancellationToken).ConfigureAwait(false);
-        if (problems.Count > 0)
-        {
-            throw new DhubException(DhubErrorKind.DhubInvalidResponse, problems[0].Message);
-        }
-        if (batches.Count == 0)
-        {
-            throw new DhubException(DhubErrorKind.DhubBatchNotFound, $"No run of deployment '{FlowName}/{pipelineId}' has started or is due yet.");
-        }
-        return batches[0];
-    }
+    public Task<BatchSnapshot> GetLatestAsync(string pipelineId, CancellationToken cancellationToken) => Lists.GetLatestAsync(pipelineId, cancellationToken);
 
     public async Task<BatchSnapshot> GetAsync(string pipelineId, string batchId, CancellationToken cancellationToken)
     {
@@ -185,71 +174,19 @@ internal sealed class PrefectEngine : IBatchEngine
         return (await Details.MapAsync(new[] { (pipelineId, run) }, cancellationToken).ConfigureAwait(false))[0];
     }
 
-    public async Task<BatchPage> GetPageAsync(string pipelineId, BatchQuery query, PageRequest page, CancellationToken cancellationToken)
-    {
-        var (serverStates, clientStates) = SplitStates(query);
-        long offset;
-        long skipped = 0;
-        if (page.Continuation == null)
-        {
-            // Offset paging skips on the server, unless states are chosen here: then the cmdlet skips what matches.
-            offset = clientStates == null ? Math.Max(0, page.Skip) : 0;
-            skipped = offset;
-        }
-        else if (!long.TryParse(page.Continuation, NumberStyles.None, CultureInfo.InvariantCulture, out offset))
-        {
-            throw new DhubException(DhubErrorKind.DhubBadRequest, $"'{page.Continuation}' is not a Prefect page offset.");
-        }
-        if (offset > int.MaxValue)
-        {
-            throw new DhubException(DhubErrorKind.DhubBadRequest, $"Prefect cannot page past offset {int.MaxValue}; -Skip {offset} is too large.");
-        }
-        var used = 0;
-        var answer = await Deployments.UseAsync(
-            pipelineId,
-            deployment => Limit.UseAsync(
-                limit =>
-                {
-                    used = limit;
-                    return ListAnswer.ReadAsync(
-                        Api.FilterFlowRunsAsync(RunsQuery(deployment, query, serverStates, limit, (int)offset, Clock.Now), cancellationToken),
-                        PrefectJsonContext.Default.PrefectFlowRun,
-                        PrefectCalls.ApiNotFound,
-                        cancellationToken);
-                },
-                // States chosen here: a full page, since how many runs it takes to find the wanted ones is unknown.
-                want: clientStates == null ? Math.Max(1, Math.Min(page.Want, page.PageSize)) : page.PageSize),
-            (found, _) => page.Continuation == null && found.Items.Count == 0 && found.Unreadable.Count == 0,
-            cancellationToken).ConfigureAwait(false);
-        var (batches, problems) = await MapPageAsync(pipelineId, answer, cancellationToken).ConfigureAwait(false);
-        if (clientStates != null)
-        {
-            batches = batches.Where(b => clientStates.Contains(b.State)).ToList();
-        }
-        // Offset paging: a run inserted meanwhile shifts later pages by one; the cmdlet tolerates that.
-        var count = answer.Items.Count + answer.Unreadable.Count;
-        var next = count == used ? (offset + count).ToString(CultureInfo.InvariantCulture) : null;
-        return new BatchPage(batches, next, skipped, problems);
-    }
+    public Task<BatchPage> GetPageAsync(string pipelineId, BatchQuery query, PageRequest page, CancellationToken cancellationToken) =>
+        Lists.GetPageAsync(pipelineId, query, page, cancellationToken);
 
-    public async Task<long?> CountAsync(string pipelineId, BatchQuery query, CancellationToken cancellationToken)
-    {
-        var (serverStates, clientStates) = SplitStates(query);
-        if (clientStates != null)
-        {
-            return null; // "Unknown" is a state Prefect cannot filter on
-        }
-        return await Deployments.UseAsync(
-            pipelineId,
-            async deployment =>
-            {
-                var body = new FlowRunQuery { FlowRuns = Criteria(deployment, query, serverStates, Clock.Now) };
-                using var response = await ApiCall.ResponseAsync(Api.CountFlowRunsAsync(body, cancellationToken), PrefectCalls.ApiNotFound, cancellationToken).ConfigureAwait(false);
-                return (long?)response.Content;
-            },
-            (count, _) => count == 0,
-            cancellationToken).ConfigureAwait(false);
-    }
+    public Task<long?> CountAsync(string pipelineId, BatchQuery query, CancellationToken cancellationToken) => Lists.CountAsync(pipelineId, query, cancellationToken);
+
+    public Task<IReadOnlyList<PipelineSnapshot>> GetPipelinesAsync(IReadOnlyCollection<string>? names, CancellationToken cancellationToken) =>
+        Pipelines.ListAsync(names, cancellationToken);
+
+    public Task<BatchPage> GetFleetPageAsync(BatchQuery query, PageRequest page, CancellationToken cancellationToken) => Lists.GetFleetPageAsync(query, page, cancellationToken);
+
+    public Task<long?> CountFleetAsync(BatchQuery query, CancellationToken cancellationToken) => Lists.CountFleetAsync(query, cancellationToken);
+
+    public Task<BatchSnapshot> GetByIdAsync(string batchId, CancellationToken cancellationToken) => Lookup.GetByIdAsync(batchId, cancellationToken);
 
     public IBatchRefresher CreateRefresher() => new PrefectRefresher(this);
 
@@ -328,113 +265,13 @@ internal sealed class PrefectEngine : IBatchEngine
 
     public IBatchLogReader CreateLogReader(LogRequest request) => new PrefectLogReader(this, request);
 
-    public async Task<IReadOnlyList<string>> GetPipelineNamesAsync(CancellationToken cancellationToken)
-    {
-        var deployments = await Limit.UseAsync(limit => ApiCall.ContentAsync(
-            Api.FilterDeploymentsAsync(
-                new DeploymentQuery { Flows = new NameCriteria { Name = new AnyFilter(FlowName) }, Sort = "NAME_ASC", Limit = limit, Offset = 0 },
-                cancellationToken),
-            PrefectCalls.ApiNotFound,
-            cancellationToken)).ConfigureAwait(false);
-        return deployments.Where(d => d != null && !string.IsNullOrEmpty(d.Name)).Select(d => d.Name!).ToList();
-    }
+    public Task<IReadOnlyList<string>> GetPipelineNamesAsync(CancellationToken cancellationToken) => Pipelines.NamesAsync(cancellationToken);
 
     public void Dispose() => _http.Dispose();
 
     /// <summary>A flow run that belongs to the pipeline's deployment, or DhubBatchNotFound.</summary>
-    internal async Task<PrefectFlowRun> RunOfPipelineAsync(string pipelineId, string batchId, CancellationToken cancellationToken)
-    {
-        if (!Guid.TryParse(batchId, out _))
-        {
-            // A malformed id is 404 or 422 depending on the server version: say what is wrong instead.
-            throw new DhubException(DhubErrorKind.DhubBatchNotFound, $"'{batchId}' is not a Prefect flow run id (a UUID).");
-        }
-        // Read the run while the deployment is resolved; a missing pipeline is still the error reported first.
-        var runTask = ApiCall.ContentAsync(Api.ReadFlowRunAsync(batchId, cancellationToken), PrefectCalls.FlowRunNotFound, cancellationToken);
-        _ = runTask.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
-        var (run, deployment) = await Deployments.UseAsync(
-            pipelineId,
-            async d => (await runTask.ConfigureAwait(false), d),
-            (found, d) => !BelongsTo(found.Item1, d),
-            cancellationToken).ConfigureAwait(false);
-        if (!BelongsTo(run, deployment))
-        {
-            throw new DhubException(DhubErrorKind.DhubBatchNotFound, $"Flow run {batchId} is not a run of deployment '{FlowName}/{pipelineId}'.");
-        }
-        return run;
-    }
-
-    /// <summary>Readable runs of a page → snapshots; unreadable ones → one problem each, naming the run where it can.</summary>
-    internal async Task<(List<BatchSnapshot> Batches, List<RecordProblem> Problems)> MapPageAsync(string pipelineId, ListAnswer<PrefectFlowRun> answer, CancellationToken cancellationToken)
-    {
-        var problems = answer.Unreadable
-            .Select(u => new RecordProblem(
-                pipelineId,
-                u.Id,
-                $"Batch {u.Id ?? "(entry " + (u.Index + 1).ToString(CultureInfo.InvariantCulture) + " of the page)"} of pipeline '{pipelineId}' could not be read ({u.Reason}); it was skipped.",
-                Text.Of(u.RawText)))
-            .ToList();
-        var readable = new List<(string, PrefectFlowRun)>();
-        foreach (var run in answer.Items)
-        {
-            if (string.IsNullOrEmpty(run.Id))
-            {
-                // It parsed, so its raw text was not kept: the fields as read stand in for it.
-                var asRead = System.Text.Json.JsonSerializer.Serialize(run, PrefectJsonContext.Default.PrefectFlowRun);
-                problems.Add(new RecordProblem(pipelineId, null, $"A run of pipeline '{pipelineId}' in the answer has no id; it was skipped.", Text.Of(asRead)));
-                continue;
-            }
-            readable.Add((pipelineId, run));
-        }
-        var batches = readable.Count == 0 ? new List<BatchSnapshot>() : await Details.MapAsync(readable, cancellationToken).ConfigureAwait(false);
-        return (batches, problems);
-    }
-
-    private static bool BelongsTo(PrefectFlowRun run, PrefectDeployment deployment) =>
-        string.Equals(run.DeploymentId, deployment.Id, StringComparison.OrdinalIgnoreCase);
-
-    /// <summary>
-    /// The runs of a pipeline due by now, newest first: a schedule keeps future runs, which are not "latest" yet
-    /// (docs/prefect.md, "Latest run and lists") — unless the query asks for the upcoming ones too.
-    /// </summary>
-    private static FlowRunQuery RunsQuery(PrefectDeployment deployment, BatchQuery query, List<string>? states, int limit, int offset, DateTimeOffset now) => new FlowRunQuery
-    {
-        FlowRuns = Criteria(deployment, query, states, now),
-        Sort = NewestFirst,
-        Limit = limit,
-        Offset = offset,
-    };
-
-    private static FlowRunCriteria Criteria(PrefectDeployment deployment, BatchQuery query, List<string>? states, DateTimeOffset now)
-    {
-        DateTimeOffset? before = query.IncludeUpcoming ? query.Until : (query.Until.HasValue && query.Until.Value < now ? query.Until.Value : now);
-        return new FlowRunCriteria
-        {
-            DeploymentId = new AnyFilter(deployment.Id!),
-            ExpectedStartTime = before == null && query.Since == null
-                ? null
-                : new TimeFilter
-                {
-                    Before = before.HasValue ? PrefectCalls.Time(before.Value) : null,
-                    After = query.Since.HasValue ? PrefectCalls.Time(query.Since.Value) : null,
-                },
-            State = states == null ? null : new StateTypeCriteria { Type = new AnyFilter(states) },
-        };
-    }
-
-    /// <summary>States the server filters on, or (when Unknown is asked for, which it cannot name) states kept by the client.</summary>
-    private static (List<string>? Server, HashSet<BatchState>? Client) SplitStates(BatchQuery query)
-    {
-        if (query.States == null || query.States.Count == 0)
-        {
-            return (null, null);
-        }
-        if (query.States.Contains(BatchState.Unknown))
-        {
-            return (null, new HashSet<BatchState>(query.States));
-        }
-        return (query.States.SelectMany(PrefectMapper.StateTypesOf).Distinct().ToList(), null);
-    }
+    internal Task<PrefectFlowRun> RunOfPipelineAsync(string pipelineId, string batchId, CancellationToken cancellationToken) =>
+        Lookup.RunOfPipelineAsync(pipelineId, batchId, cancellationToken);
 
     private async Task<PrefectDeployment> ResolveDeploymentAsync(string pipelineId, CancellationToken cancellationToken)
     {
@@ -444,6 +281,7 @@ internal sealed class PrefectEngine : IBatchEngine
         {
             throw new DhubException(DhubErrorKind.DhubInvalidResponse, $"GET /deployments/name/{FlowName}/{pipelineId} -> 200: the deployment has no 'id'.");
         }
+        Names.Remember(deployment);
         return deployment;
     }
 

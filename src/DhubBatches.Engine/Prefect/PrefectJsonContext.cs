@@ -8,6 +8,7 @@ namespace DhubBatches.Engine.Prefect;
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(PrefectDeployment))]
 [JsonSerializable(typeof(List<PrefectDeployment>))]
+[JsonSerializable(typeof(PrefectFlow))]
 [JsonSerializable(typeof(PrefectFlowRun))]
 [JsonSerializable(typeof(List<PrefectFlowRun>))]
 [JsonSerializable(typeof(PrefectTaskRun))]

@@ -35,14 +35,17 @@ internal static class PrefectMapper
         {
             warnings.Add(OffsetValues.Warning(pipelineId, run.Id!, skipped));
         }
+        // A deleted deployment's name went with it: its runs have none.
+        var deleted = DeletedDeployment.TryParse(pipelineId, out _);
         return new BatchSnapshot(pipelineId, run.Id!)
         {
-            Name = pipelineId,
-            Deployment = flowName + "/" + pipelineId,
+            Name = deleted ? null : pipelineId,
+            Deployment = deleted ? null : flowName + "/" + pipelineId,
             State = ToBatchState(type),
             EngineState = EngineState(type, run.TypeName),
             StartTime = run.StartTime,
             EndTime = run.EndTime,
+            Attempt = run.RunCount,
             Steps = steps,
             Outcome = type switch
             {
@@ -56,6 +59,17 @@ internal static class PrefectMapper
             Warnings = warnings,
             ChangeToken = ChangeToken(run),
         };
+    }
+
+    /// <summary>
+    /// A run read without its task runs (-NoSteps): no steps, and the outcome from the state type alone (a COMPLETED run
+    /// succeeded, as far as the run itself can tell).
+    /// </summary>
+    public static BatchSnapshot WithoutSteps(string pipelineId, string flowName, PrefectFlowRun run)
+    {
+        var snapshot = ToSnapshot(pipelineId, flowName, run, Array.Empty<PrefectTaskRun>(), Array.Empty<PrefectArtifact>());
+        snapshot.StepsRead = false;
+        return snapshot;
     }
 
     /// <summary>What changes whenever the run does: its state, attempt and update time.</summary>

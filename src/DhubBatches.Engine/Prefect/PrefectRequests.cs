@@ -27,8 +27,17 @@ internal sealed class AnyFilter
 
     public AnyFilter(List<string> values) => Any = values;
 
+    private AnyFilter(bool isNull) => IsNull = isNull;
+
     [JsonPropertyName("any_")]
-    public List<string> Any { get; }
+    public List<string>? Any { get; }
+
+    /// <summary>Only on the id columns that declare it (a flow run's <c>deployment_id</c>).</summary>
+    [JsonPropertyName("is_null_")]
+    public bool? IsNull { get; }
+
+    /// <summary><c>{"is_null_": false}</c>: any value but none.</summary>
+    public static AnyFilter NotNull() => new AnyFilter(isNull: false);
 }
 
 /// <summary><c>before_</c>/<c>after_</c> on a time column (both inclusive); null ends are not sent.</summary>
@@ -78,6 +87,10 @@ internal abstract class PagedQuery
 /// <summary>Body of <c>POST /flow_runs/filter</c> and (without sort/limit/offset) <c>/flow_runs/count</c>.</summary>
 internal sealed class FlowRunQuery : PagedQuery
 {
+    /// <summary>Joins the runs to their flow: every pipeline's runs at once are those of the connection's flow.</summary>
+    [JsonPropertyName("flows")]
+    public NameCriteria? Flows { get; set; }
+
     [JsonPropertyName("flow_runs")]
     public FlowRunCriteria? FlowRuns { get; set; }
 }
@@ -161,11 +174,23 @@ internal sealed class NameCriteria
     public AnyFilter? Name { get; set; }
 }
 
+internal sealed class DeploymentCriteria
+{
+    [JsonPropertyName("id")]
+    public AnyFilter? Id { get; set; }
+
+    [JsonPropertyName("name")]
+    public AnyFilter? Name { get; set; }
+}
+
 /// <summary>Body of <c>POST /deployments/filter</c>.</summary>
 internal sealed class DeploymentQuery : PagedQuery
 {
     [JsonPropertyName("flows")]
     public NameCriteria? Flows { get; set; }
+
+    [JsonPropertyName("deployments")]
+    public DeploymentCriteria? Deployments { get; set; }
 }
 
 internal sealed class StateDetailsCreate

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -24,6 +25,48 @@ internal sealed class PrefectDeployment
     /// <summary>The flow's parameters as JSON schema: a run naming others fails as it starts (docs/prefect.md, "Parameter check").</summary>
     [JsonPropertyName("parameter_openapi_schema")]
     public JsonElement ParameterOpenApiSchema { get; set; }
+
+    /// <summary>The deployment's own parameter values, laid over the schema's defaults for every run it creates.</summary>
+    [JsonPropertyName("parameters")]
+    public JsonElement Parameters { get; set; }
+
+    [JsonPropertyName("description")]
+    public string? Description { get; set; }
+
+    [JsonPropertyName("paused")]
+    public bool? Paused { get; set; }
+
+    [JsonPropertyName("tags")]
+    public List<string?>? Tags { get; set; }
+
+    [JsonPropertyName("schedules")]
+    public List<PrefectDeploymentSchedule?>? Schedules { get; set; }
+
+    /// <summary>Prefect 2's single schedule, kept beside <see cref="Schedules"/> until 3.0 removed it.</summary>
+    [JsonPropertyName("schedule")]
+    public JsonElement Schedule { get; set; }
+
+    [JsonPropertyName("is_schedule_active")]
+    public bool? IsScheduleActive { get; set; }
+}
+
+internal sealed class PrefectDeploymentSchedule
+{
+    /// <summary>A cron, interval or rrule schedule; read by its members, since the three have no type tag.</summary>
+    [JsonPropertyName("schedule")]
+    public JsonElement Schedule { get; set; }
+
+    [JsonPropertyName("active")]
+    public bool? Active { get; set; }
+}
+
+internal sealed class PrefectFlow
+{
+    [JsonPropertyName("id")]
+    public string? Id { get; set; }
+
+    [JsonPropertyName("name")]
+    public string? Name { get; set; }
 }
 
 internal sealed class PrefectStateDetails
@@ -67,6 +110,9 @@ internal sealed class PrefectFlowRun
 
     [JsonPropertyName("deployment_id")]
     public string? DeploymentId { get; set; }
+
+    [JsonPropertyName("flow_id")]
+    public string? FlowId { get; set; }
 
     [JsonPropertyName("state_id")]
     public string? StateId { get; set; }
@@ -135,6 +181,18 @@ internal sealed class PrefectTaskRun
 
     [JsonPropertyName("expected_start_time")]
     public DateTimeOffset? ExpectedStartTime { get; set; }
+
+    /// <summary>Set the first time the task run enters RUNNING (global_policy.py SetStartTime): retries keep it.</summary>
+    [JsonPropertyName("start_time")]
+    public DateTimeOffset? StartTime { get; set; }
+
+    /// <summary>Set as it reaches a terminal state, cleared when it leaves one (SetEndTime).</summary>
+    [JsonPropertyName("end_time")]
+    public DateTimeOffset? EndTime { get; set; }
+
+    /// <summary>How many times the task run has entered RUNNING: retries count up from 1.</summary>
+    [JsonPropertyName("run_count")]
+    public int RunCount { get; set; }
 
     [JsonIgnore]
     public string? Type => PrefectState.Normalize(StateType ?? State?.Type);

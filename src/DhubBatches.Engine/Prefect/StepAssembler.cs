@@ -40,8 +40,14 @@ internal static class StepAssembler
             }
             var state = GroupState(chosen.Select(t => PrefectMapper.ToStepState(t.Type)));
             var keys = new HashSet<string>(all.Where(t => !string.IsNullOrEmpty(t.TaskKey)).Select(t => t.TaskKey!), StringComparer.Ordinal);
-            steps.Add((group.Key, all.Min(t => t.ExpectedStartTime ?? CreatedAt(t)),
-                new AssembledStep(new StepSnapshot(group.Key, state, Offsets(group.Key, chosen, offsets, skipped)), keys)));
+            var step = new StepSnapshot(group.Key, state, Offsets(group.Key, chosen, offsets, skipped))
+            {
+                // A mapped step runs from its first task run's start to its last one's end, once every one has ended.
+                StartTime = chosen.Where(t => t.StartTime.HasValue).Select(t => t.StartTime).Min(),
+                EndTime = chosen.All(t => t.EndTime.HasValue) ? chosen.Max(t => t.EndTime) : null,
+                Attempt = chosen.Max(t => t.RunCount),
+            };
+            steps.Add((group.Key, all.Min(t => t.ExpectedStartTime ?? CreatedAt(t)), new AssembledStep(step, keys)));
         }
         return steps.OrderBy(s => s.First).Select(s => s.Step).ToList();
     }

@@ -83,9 +83,10 @@ public abstract class BatchCommand : DhubCmdlet
             {
                 WriteVerbose("Unreadable record: " + problem.RawText); // shortened by the engine, which knows its full length
             }
-            object target = problem.BatchId != null
-                ? Batch.Placeholder(problem.PipelineId, problem.BatchId, connection)
-                : problem.PipelineId;
+            // A fleet listing's problem may name no pipeline (its deployment is what could not be read): then the id alone.
+            object target = problem.BatchId == null ? problem.PipelineId
+                : problem.PipelineId.Length == 0 ? problem.BatchId
+                : Batch.Placeholder(problem.PipelineId, problem.BatchId, connection);
             WriteItemError(new DhubException(DhubErrorKind.DhubInvalidResponse, problem.Message), target);
         }
     }

@@ -8,8 +8,10 @@ using DhubBatches.Contract;
 namespace DhubBatches.Cmdlets;
 
 /// <summary>
-/// Get-DhubBatch: the latest batch of pipelines, given batches, piped batches refreshed, or (-All) every batch of a
-/// pipeline streamed page by page, optionally filtered. -First/-Skip (SupportsPaging) read no more than they output.
+/// Get-DhubBatch: the latest batch of pipelines, given batches, piped batches refreshed, or (-All) every batch of
+/// pipelines streamed page by page, optionally filtered. Without -PipelineId (Prefect), -All lists every pipeline's
+/// batches in one stream and -BatchId finds batches by id alone: the fleet view. -First/-Skip (SupportsPaging) read no
+/// more than they output.
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "DhubBatch", DefaultParameterSetName = LatestSet, SupportsPaging = true)]
 [OutputType(typeof(Batch))]
@@ -23,12 +25,13 @@ public sealed class GetDhubBatchCommand : BatchCommand
     private ulong _skipped;
     private ulong _written;
 
+    // Optional with -BatchId and -All (the fleet view), so neither ever prompts for it.
     [Parameter(ParameterSetName = LatestSet, Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [Parameter(ParameterSetName = ByIdSet, Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
-    [Parameter(ParameterSetName = AllSet, Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = ByIdSet, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = AllSet, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(PipelineIdCompleter))]
-    public string[] PipelineId { get; set; } = null!;
+    public string[]? PipelineId { get; set; }
 
     [Parameter(ParameterSetName = ByIdSet, Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
     [Alias("Id")]
@@ -69,6 +72,10 @@ public sealed class GetDhubBatchCommand : BatchCommand
     [Parameter(ParameterSetName = AllSet)]
     public SwitchParameter IncludeUpcoming { get; set; }
 
+    /// <summary>With -All: read the batches without their steps and offsets (Prefect: one request a page).</summary>
+    [Parameter(ParameterSetName = AllSet)]
+    public SwitchParameter NoSteps { get; set; }
+
     private ulong First => PagingParameters?.First ?? ulong.MaxValue;
 
     private ulong Skip => PagingParameters?.Skip ?? 0;
@@ -79,20 +86,32 @@ public sealed class GetDhubBatchCommand : BatchCommand
     {
         switch (ParameterSetName)
         {
-            case ByIdSet:
-                if (PipelineId.Length != 1)
+            case ByIdSet when PipelineId == null:
+                foreach (var batchId in BatchId)
                 {
-                    ThrowTerminatingError(DhubErrors.Record(DhubErrorKind.DhubBadRequest, "-BatchId needs exactly one -PipelineId.", PipelineId));
+                    ForItem(() => batchId, () =>
+                    {
+                        DhubErrors.ValidateId(batchId, "BatchId");
+                        var connection = ConnectionFor();
+                        RequireFleet(connection, "find a batch by its id alone", "Give its pipeline too: Get-DhubBatch -PipelineId <id> -BatchId " + batchId + ".");
+                        Write(connection.ToBatch(Pump.Run(token => connection.Engine.GetByIdAsync(batchId, token))));
+                    });
+                }
+                break;
+            case ByIdSet:
+                if (PipelineId!.Length != 1)
+                {
+                    ThrowTerminatingError(DhubErrors.Record(DhubErrorKind.DhubBadRequest, "-BatchId needs exactly one -PipelineId (or none, on Prefect).", PipelineId));
                 }
                 var pipelineId = PipelineId[0];
                 foreach (var batchId in BatchId)
                 {
-                    ForItem(() => BatchTarget(pipelineId, batchId), () =>
+                    ForItem(() => BatchTarget(pipelineId, batchId), () => OfPipeline(pipelineId, () =>
                     {
                         ValidateIds(pipelineId, batchId);
                         var connection = ConnectionFor();
                         Write(connection.ToBatch(Pump.Run(token => connection.Engine.GetAsync(pipelineId, batchId, token))));
-                    });
+                    }));
                 }
                 break;
             case InputObjectSet:
@@ -106,24 +125,101 @@ public sealed class GetDhubBatchCommand : BatchCommand
                     });
                 }
                 break;
+            case AllSet when PipelineId == null:
+                ForItem(() => null, WriteFleet);
+                break;
             case AllSet:
-                foreach (var id in PipelineId)
+                ForItem(() => string.Join(", ", PipelineId!), () => WriteTotal(PipelineId!));
+                foreach (var id in PipelineId!)
                 {
-                    ForItem(() => id, () => WriteAll(id));
+                    ForItem(() => id, () => OfPipeline(id, () => WriteAll(id)));
                 }
                 break;
             default:
-                foreach (var id in PipelineId)
+                foreach (var id in PipelineId!)
                 {
-                    ForItem(() => id, () =>
+                    ForItem(() => id, () => OfPipeline(id, () =>
                     {
                         ValidateIds(id);
                         var connection = ConnectionFor();
                         Write(connection.ToBatch(Pump.Run(token => connection.Engine.GetLatestAsync(id, token))));
-                    });
+                    }));
                 }
                 break;
         }
+    }
+
+    /// <summary>
+    /// A pipeline id is a name, not a pattern. One with <c>*</c> is refused before any request; one with <c>?</c> or
+    /// <c>[ ]</c> (which a real id may hold) is tried, and pointed to Get-DhubPipeline only when no such pipeline exists.
+    /// </summary>
+    private void OfPipeline(string pipelineId, Action work)
+    {
+        if (pipelineId.IndexOf('*') >= 0)
+        {
+            throw NotAPattern(pipelineId);
+        }
+        try
+        {
+            work();
+        }
+        catch (DhubException ex) when (ex.Kind == DhubErrorKind.DhubPipelineNotFound && WildcardPattern.ContainsWildcardCharacters(pipelineId))
+        {
+            throw NotAPattern(pipelineId, ex);
+        }
+    }
+
+    private DhubException NotAPattern(string pipelineId, Exception? inner = null)
+    {
+        var all = ParameterSetName == AllSet ? " -All" : string.Empty;
+        var message = ConnectionFor().Engine.Supports(EngineFeature.Fleet)
+            ? $"-PipelineId takes pipeline ids, not wildcards: '{pipelineId}' names no pipeline. To read the batches of the pipelines a pattern matches, pipe them in: Get-DhubPipeline '{pipelineId}' | Get-DhubBatch{all}"
+            : $"-PipelineId takes pipeline ids, not wildcards: '{pipelineId}' names no pipeline, and the dhub Batches API cannot list pipelines to match it.";
+        return new DhubException(DhubErrorKind.DhubBadRequest, message, inner);
+    }
+
+    private void RequireFleet(DhubConnection connection, string what, string instead) =>
+        Require(connection, EngineFeature.Fleet, what, "The dhub Batches API addresses every batch under its pipeline. " + instead);
+
+    /// <summary>-IncludeTotalCount over several pipelines: one total, of those that could be counted.</summary>
+    private void WriteTotal(string[] pipelineIds)
+    {
+        if (PagingParameters == null || !PagingParameters.IncludeTotalCount)
+        {
+            return;
+        }
+        var connection = ConnectionFor();
+        var query = Query(connection);
+        long total = 0;
+        var exact = true;
+        foreach (var id in pipelineIds)
+        {
+            try
+            {
+                ValidateIds(id);
+                var count = id.IndexOf('*') >= 0 ? null : Pump.Run(token => connection.Engine.CountAsync(id, query, token));
+                total += count ?? 0;
+                exact &= count.HasValue;
+            }
+            catch (DhubException)
+            {
+                exact = false; // its listing reports the error
+            }
+        }
+        WriteObject(PagingParameters.NewTotalCount((ulong)total, exact ? 1.0 : 0.0));
+    }
+
+    private void WriteFleet()
+    {
+        var connection = ConnectionFor();
+        RequireFleet(connection, "list the batches of every pipeline at once", "Give the pipelines: Get-DhubBatch -PipelineId <id>[, <id>…] -All.");
+        var query = Query(connection);
+        if (PagingParameters != null && PagingParameters.IncludeTotalCount)
+        {
+            var total = Pump.Run(token => connection.Engine.CountFleetAsync(query, token));
+            WriteObject(PagingParameters.NewTotalCount((ulong)(total ?? 0), total.HasValue ? 1.0 : 0.0));
+        }
+        WritePages(connection, (request, token) => connection.Engine.GetFleetPageAsync(query, request, token));
     }
 
     private void WriteAll(string pipelineId)
@@ -131,20 +227,21 @@ public sealed class GetDhubBatchCommand : BatchCommand
         ValidateIds(pipelineId);
         var connection = ConnectionFor();
         var query = Query(connection);
-        if (PagingParameters != null && PagingParameters.IncludeTotalCount)
-        {
-            var total = Pump.Run(token => connection.Engine.CountAsync(pipelineId, query, token));
-            WriteObject(PagingParameters.NewTotalCount((ulong)(total ?? 0), total.HasValue ? 1.0 : 0.0));
-        }
+        WritePages(connection, (request, token) => connection.Engine.GetPageAsync(pipelineId, query, request, token));
+    }
+
+    /// <summary>Every page of a listing, streamed; the next page is read while this one is written.</summary>
+    private void WritePages(DhubConnection connection, Func<PageRequest, CancellationToken, Task<BatchPage>> read)
+    {
         if (Satisfied)
         {
             return;
         }
 
-        // The next page is fetched while this one is written; a downstream Select-Object -First or Ctrl+C cancels it in
-        // the finally block, so nothing keeps running after the command.
+        // A downstream Select-Object -First or Ctrl+C cancels the page in flight in the finally block, so nothing keeps
+        // running after the command.
         using var pages = CancellationTokenSource.CreateLinkedTokenSource(StopToken);
-        var pending = StartPage(connection, pipelineId, query, continuation: null, skip: (long)(Skip - _skipped), want: ToWrite(), pages.Token);
+        var pending = StartPage(read, continuation: null, skip: (long)(Skip - _skipped), want: ToWrite(), pages.Token);
         try
         {
             while (pending != null)
@@ -157,7 +254,7 @@ public sealed class GetDhubBatchCommand : BatchCommand
                 var writable = (ulong)page.Items.Count > skipLeft ? (ulong)page.Items.Count - skipLeft : 0;
                 var wantAfter = ToWrite() > writable ? ToWrite() - writable : 0;
                 pending = page.Continuation != null && wantAfter > 0
-                    ? StartPage(connection, pipelineId, query, page.Continuation, (long)(skipLeft > (ulong)page.Items.Count ? skipLeft - (ulong)page.Items.Count : 0), wantAfter, pages.Token)
+                    ? StartPage(read, page.Continuation, (long)(skipLeft > (ulong)page.Items.Count ? skipLeft - (ulong)page.Items.Count : 0), wantAfter, pages.Token)
                     : null;
                 foreach (var batch in page.Items)
                 {
@@ -177,7 +274,7 @@ public sealed class GetDhubBatchCommand : BatchCommand
 
     private BatchQuery Query(DhubConnection connection)
     {
-        if (State == null && Since == null && Until == null && !IncludeUpcoming)
+        if (State == null && Since == null && Until == null && !IncludeUpcoming && !NoSteps)
         {
             return BatchQuery.Default;
         }
@@ -192,6 +289,7 @@ public sealed class GetDhubBatchCommand : BatchCommand
             Since = Since.HasValue ? ToUniversal(Since.Value) : (DateTimeOffset?)null,
             Until = Until.HasValue ? ToUniversal(Until.Value) : (DateTimeOffset?)null,
             IncludeUpcoming = IncludeUpcoming,
+            NoSteps = NoSteps,
         };
     }
 
@@ -199,7 +297,7 @@ public sealed class GetDhubBatchCommand : BatchCommand
     private static DateTimeOffset ToUniversal(DateTime value) =>
         (value.Kind == DateTimeKind.Utc ? new DateTimeOffset(value) : new DateTimeOffset(DateTime.SpecifyKind(value, DateTimeKind.Local))).ToUniversalTime();
 
-    private Task<BatchPage> StartPage(DhubConnection connection, string pipelineId, BatchQuery query, string? continuation, long skip, ulong want, CancellationToken token)
+    private Task<BatchPage> StartPage(Func<PageRequest, CancellationToken, Task<BatchPage>> read, string? continuation, long skip, ulong want, CancellationToken token)
     {
         var request = new PageRequest
         {
@@ -208,7 +306,7 @@ public sealed class GetDhubBatchCommand : BatchCommand
             Want = want > int.MaxValue ? int.MaxValue : (int)want,
             PageSize = PageSize,
         };
-        return Pump.Start(t => connection.Engine.GetPageAsync(pipelineId, query, request, t), token);
+        return Pump.Start(t => read(request, t), token);
     }
 
     /// <summary>Items still to write (saturating).</summary>

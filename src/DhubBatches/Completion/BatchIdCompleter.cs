@@ -10,11 +10,13 @@ namespace DhubBatches.Completion;
 
 /// <summary>
 /// Tab on -BatchId: recent batches of the chosen pipeline, newest first (those due by now, as Get-DhubBatch -All lists
-/// them), with their state in the tooltip.
+/// them), with their state in the tooltip; with no pipeline chosen, the newest of every pipeline (Prefect).
 /// </summary>
 internal sealed class BatchIdCompleter : IArgumentCompleter
 {
     private const int RecentBatches = 25;
+
+    private static readonly BatchQuery s_withoutSteps = new BatchQuery { NoSteps = true };
 
     public IEnumerable<CompletionResult> CompleteArgument(
         string commandName,
@@ -26,7 +28,23 @@ internal sealed class BatchIdCompleter : IArgumentCompleter
         var pipelineId = CompletionSource.FirstString(fakeBoundParameters, "PipelineId");
         if (string.IsNullOrEmpty(pipelineId))
         {
-            return Array.Empty<CompletionResult>();
+            // No pipeline yet (Get-DhubBatch -BatchId <Tab>): the newest runs of every pipeline, where the backend can list them.
+            return CompletionSource.Complete(
+                wordToComplete,
+                fakeBoundParameters,
+                "batches\n",
+                TimeSpan.FromSeconds(10),
+                async (engine, token) =>
+                {
+                    if (!engine.Supports(EngineFeature.Fleet))
+                    {
+                        return Array.Empty<CompletionCandidate>();
+                    }
+                    var page = await engine.GetFleetPageAsync(s_withoutSteps, new PageRequest { Want = RecentBatches, PageSize = RecentBatches }, token).ConfigureAwait(false);
+                    return page.Items
+                        .Select(b => new CompletionCandidate(b.Id, b.PipelineId + "; " + (b.EngineState ?? b.State.ToString().ToLowerInvariant())))
+                        .ToList();
+                });
         }
         return CompletionSource.Complete(
             wordToComplete,

@@ -19,4 +19,10 @@ public sealed class BatchQuery
 
     /// <summary>Also batches a schedule has planned for the future (listed first); otherwise only those due by now.</summary>
     public bool IncludeUpcoming { get; set; }
+
+    /// <summary>
+    /// Read the batches without their steps and offsets (-NoSteps): one request a page. A backend whose records hold
+    /// their steps anyway (dhub) keeps them.
+    /// </summary>
+    public bool NoSteps { get; set; }
 }

@@ -35,6 +35,12 @@ public sealed class BatchSnapshot
 
     public DateTimeOffset? EndTime { get; set; }
 
+    /// <summary>Which attempt of the batch this is (Prefect's flow run <c>run_count</c>); null where the backend has none.</summary>
+    public int? Attempt { get; set; }
+
+    /// <summary>False when the steps were not read (a listing with -NoSteps): then no step summary can be told.</summary>
+    public bool StepsRead { get; set; } = true;
+
     /// <summary>In the order the backend's mapping rules give.</summary>
     public IReadOnlyList<StepSnapshot> Steps { get; set; } = s_noSteps;
 
@@ -78,4 +84,13 @@ public sealed class StepSnapshot
 
     /// <summary>Partition → offset, in the order the server wrote them.</summary>
     public IReadOnlyList<KeyValuePair<string, long>> Offsets { get; }
+
+    /// <summary>When the step's latest attempt started; null where the backend has no times or it has not started.</summary>
+    public DateTimeOffset? StartTime { get; set; }
+
+    /// <summary>When the step's latest attempt ended; null until it has.</summary>
+    public DateTimeOffset? EndTime { get; set; }
+
+    /// <summary>Which attempt of the step this is (Prefect's task run <c>run_count</c>); null where the backend has none.</summary>
+    public int? Attempt { get; set; }
 }

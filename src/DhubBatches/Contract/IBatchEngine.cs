@@ -51,6 +51,21 @@ public interface IBatchEngine : IDisposable
 
     /// <summary>Pipeline ids this engine can name cheaply (for tab completion); never throws for "unsupported".</summary>
     Task<IReadOnlyList<string>> GetPipelineNamesAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The pipelines the server has (<see cref="EngineFeature.Fleet"/>), sorted by id: only those named in
+    /// <paramref name="names"/> when it is given (a name the server lacks is simply missing), else all of them.
+    /// </summary>
+    Task<IReadOnlyList<PipelineSnapshot>> GetPipelinesAsync(IReadOnlyCollection<string>? names, CancellationToken cancellationToken);
+
+    /// <summary>One page of every pipeline's batches in one stream, newest first (<see cref="EngineFeature.Fleet"/>).</summary>
+    Task<BatchPage> GetFleetPageAsync(BatchQuery query, PageRequest page, CancellationToken cancellationToken);
+
+    /// <summary>How many batches of every pipeline the query matches, or null when the backend cannot count.</summary>
+    Task<long?> CountFleetAsync(BatchQuery query, CancellationToken cancellationToken);
+
+    /// <summary>A batch by its id alone, its pipeline read from the server (<see cref="EngineFeature.Fleet"/>).</summary>
+    Task<BatchSnapshot> GetByIdAsync(string batchId, CancellationToken cancellationToken);
 }
 
 /// <summary>What a backend may be unable to do.</summary>
@@ -61,6 +76,9 @@ public enum EngineFeature
 
     /// <summary>Filtering batches by expected start time (-Since/-Until).</summary>
     TimeFilters,
+
+    /// <summary>Listing the pipelines, every pipeline's batches in one stream, and finding a batch by its id alone.</summary>
+    Fleet,
 }
 
 /// <summary>One polling round of a wait: reads many batches, as few requests as the backend allows.</summary>

@@ -21,6 +21,7 @@ public sealed class Batch
         EngineState = snapshot.EngineState;
         StartTime = snapshot.StartTime;
         EndTime = snapshot.EndTime;
+        Attempt = snapshot.Attempt;
         Backend = connection.Backend.ToString();
         Connection = connection;
         Steps = snapshot.Steps.Count == 0
@@ -51,8 +52,8 @@ public sealed class Batch
 
     public BatchOutcome Outcome => _engineOutcome ?? OutcomeFromSteps();
 
-    /// <summary>e.g. <c>extract=success; transform=running; load=pending</c>.</summary>
-    public string StepSummary => Steps.ToString();
+    /// <summary>e.g. <c>extract=success; transform=running; load=pending</c>; null when the steps were not read (-NoSteps).</summary>
+    public string? StepSummary => Snapshot.StepsRead ? Steps.ToString() : null;
 
     /// <summary>Raw engine state where the backend has one (Prefect <c>CANCELLING</c>, <c>SCHEDULED/Late</c>).</summary>
     public string? EngineState { get; }
@@ -63,6 +64,12 @@ public sealed class Batch
     public DateTimeOffset? StartTime { get; }
 
     public DateTimeOffset? EndTime { get; }
+
+    /// <summary>How long the batch ran: <see cref="EndTime"/> − <see cref="StartTime"/> once both are known, else null.</summary>
+    public TimeSpan? Duration => StartTime.HasValue && EndTime.HasValue ? EndTime.Value - StartTime.Value : (TimeSpan?)null;
+
+    /// <summary>Which attempt this is (Prefect's flow run <c>run_count</c>, grown by Restart-DhubBatch); null on dhub.</summary>
+    public int? Attempt { get; }
 
     /// <summary><c>Dhub</c> or <c>Prefect</c>.</summary>
     public string Backend { get; }

@@ -63,6 +63,8 @@ public sealed class DhubConnection : IDisposable
     /// <summary>The Batch users see for what this connection's engine read.</summary>
     internal Batch ToBatch(BatchSnapshot snapshot) => new Batch(snapshot, this);
 
+    internal Pipeline ToPipeline(PipelineSnapshot snapshot) => new Pipeline(snapshot, this);
+
     public void Dispose()
     {
         lock (_gate)
