@@ -107,6 +107,33 @@ public sealed class PrefectRequestSchemaTests : PrefectTestBase
     }
 
     [Fact]
+    public void Fleet_view_bodies_are_valid_every_run_of_the_flow_with_a_deployment_and_deployments_by_id_or_name()
+    {
+        var fleet = new FlowRunQuery
+        {
+            Flows = new NameCriteria { Name = new AnyFilter("run-pipeline") },
+            FlowRuns = new FlowRunCriteria { DeploymentId = AnyFilter.NotNull(), State = new StateTypeCriteria { Type = new AnyFilter("FAILED", "CRASHED") } },
+            Sort = "EXPECTED_START_TIME_DESC",
+            Limit = 200,
+            Offset = 0,
+        };
+        var byId = new DeploymentQuery
+        {
+            Flows = new NameCriteria { Name = new AnyFilter("run-pipeline") },
+            Deployments = new DeploymentCriteria { Id = new AnyFilter(DeploymentId) },
+            Limit = 200,
+            Offset = 0,
+        };
+        var byName = new DeploymentQuery { Flows = new NameCriteria { Name = new AnyFilter("run-pipeline") }, Deployments = new DeploymentCriteria { Name = new AnyFilter("orders", "sales") }, Sort = "NAME_ASC" };
+        var fleetBody = Serialize(fleet, PrefectJsonContext.Default.FlowRunQuery);
+
+        AssertValid(PrefectOpenApi.FlowRunsFilter, fleetBody);
+        AssertValid(PrefectOpenApi.DeploymentsFilter, Serialize(byId, PrefectJsonContext.Default.DeploymentQuery));
+        AssertValid(PrefectOpenApi.DeploymentsFilter, Serialize(byName, PrefectJsonContext.Default.DeploymentQuery));
+        Assert.Equal("""{"is_null_":false}""", fleetBody.GetProperty("flow_runs").GetProperty("deployment_id").GetRawText());
+    }
+
+    [Fact]
     public void S9_set_state_body_is_valid_and_has_no_data()
     {
         var request = new SetStateRequest(

@@ -115,7 +115,7 @@ internal static class PipelineReader
             case JsonValueKind.String:
                 return value.GetString();
             case JsonValueKind.Number:
-                return value.TryGetInt64(out var whole) ? whole : value.GetDouble();
+                return value.TryGetInt64(out var whole) ? (object)whole : value.GetDouble(); // boxed apart: a ?: of long and double is a double
             case JsonValueKind.True:
                 return true;
             case JsonValueKind.False:
