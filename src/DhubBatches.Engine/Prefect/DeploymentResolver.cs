@@ -50,6 +50,15 @@ internal sealed class DeploymentResolver
         }
     }
 
+    /// <summary>A deployment read another way (listing the pipelines): later calls by its name need no lookup.</summary>
+    public void Remember(PrefectDeployment deployment)
+    {
+        if (!string.IsNullOrEmpty(deployment.Id) && !string.IsNullOrEmpty(deployment.Name))
+        {
+            _cache.TryAdd(deployment.Name!, new Lazy<Task<PrefectDeployment>>(() => Task.FromResult(deployment)));
+        }
+    }
+
     /// <summary>
     /// Calls with the pipeline's deployment. When the call says the deployment is gone (DhubPipelineNotFound), or its
     /// result looks like a stale id's (<paramref name="mayBeStale"/>), resolves the name again and, if the id changed,

@@ -52,6 +52,7 @@ internal sealed class PipelineCatalog
                 continue;
             }
             _engine.Names.Remember(deployment);
+            _engine.Deployments.Remember(deployment);
             pipelines.Add(PipelineReader.From(deployment, _engine.FlowName));
         }
         // The server sorts by name too, but in its collation: this order is the same on every server.
