@@ -94,12 +94,12 @@ $result | ConvertTo-Json -Depth 6 | Set-Content -Path $OutFile -Encoding utf8NoB
         ($bytes[0] -eq 0xEF -and $bytes[1] -eq 0xBB) | Should -BeFalse
         $xml = [xml](Get-Content -Raw $path)
         $xml.helpItems.schema | Should -Be 'maml'
-        @($xml.helpItems.command).Count | Should -Be 10
+        @($xml.helpItems.command).Count | Should -Be 11
     }
 
     It 'the fresh session read help for every command' {
         $Child.ExitCode | Should -Be 0 -Because $Child.Output
-        $Help.Keys.Count | Should -Be 11
+        $Help.Keys.Count | Should -Be 12
     }
 
     Context '<Command>' -ForEach $Commands {
@@ -345,17 +345,17 @@ Describe 'Help examples run against the emulator' -Tag 'Help' {
     BeforeAll {
         $script:SavedEnvironment = Save-TestConnectionEnvironment -EmptyHome (Join-Path $TestDrive 'prefect-home')
         $script:T = Start-TestBackend -Backend Dhub -StepSeconds 0.2
-        # Examples of what only Prefect can do (logs, restart, time filters) run against the emulator's Prefect side.
+        # Examples of what only Prefect can do (logs, restart, time filters, the fleet view) run against the emulator's Prefect side.
         $script:P = Start-TestBackend -Backend Prefect -StepSeconds 0.2
         $script:ExampleRoot = Join-Path $TestDrive 'examples'
 
-        function Test-PrefectExample([string] $Code) { $Code -match 'Get-DhubBatchLog|Restart-DhubBatch|-Since|-Until' }
+        function Test-PrefectExample([string] $Code) { $Code -match 'Get-DhubBatchLog|Restart-DhubBatch|-Since|-Until|Get-DhubPipeline|-NoSteps' }
 
         function Invoke-HelpExample {
             <#
             Runs one example's code in a fresh runspace with the assembled module, connected to the emulator unless
             the example connects itself (Connect-Dhub, DHUB_API_URL): its Prefect side when the example needs Prefect
-            (Get-DhubBatchLog, Restart-DhubBatch, -Since/-Until), else its dhub side. Placeholders resolved here: the
+            (Get-DhubBatchLog, Restart-DhubBatch, -Since/-Until, Get-DhubPipeline, -NoSteps), else its dhub side. Placeholders resolved here: the
             URL https://api.dhub.io (the emulator) and $token (the emulator's token as a SecureString).
             Returns the error records and the exception, if any.
             #>

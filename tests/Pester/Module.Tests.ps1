@@ -3,7 +3,7 @@ BeforeDiscovery {
     $Commands = @(
         'Connect-Dhub', 'Disconnect-Dhub', 'Get-DhubConnection', 'Start-DhubBatch',
         'Get-DhubBatch', 'Stop-DhubBatch', 'Remove-DhubBatch', 'Wait-DhubBatch',
-        'Restart-DhubBatch', 'Get-DhubBatchLog'
+        'Restart-DhubBatch', 'Get-DhubBatchLog', 'Get-DhubPipeline'
     ) | ForEach-Object { @{ Name = $_ } }
 }
 
@@ -13,7 +13,7 @@ BeforeAll {
     $script:ExpectedCommands = @(
         'Connect-Dhub', 'Disconnect-Dhub', 'Get-DhubConnection', 'Start-DhubBatch',
         'Get-DhubBatch', 'Stop-DhubBatch', 'Remove-DhubBatch', 'Wait-DhubBatch',
-        'Restart-DhubBatch', 'Get-DhubBatchLog'
+        'Restart-DhubBatch', 'Get-DhubBatchLog', 'Get-DhubPipeline'
     )
     $script:ManifestPath = Join-Path (Get-TestModulePath) 'DhubBatches.psd1'
 }
@@ -30,7 +30,7 @@ Describe 'Module manifest and layout' -Tag 'Module' {
         { Test-ModuleManifest -Path $ManifestPath -ErrorAction Stop } | Should -Not -Throw
     }
 
-    It 'exports exactly the 10 commands' {
+    It 'exports exactly the 11 commands' {
         $manifest = Import-PowerShellDataFile $ManifestPath
         @($manifest.CmdletsToExport) | Sort-Object | Should -Be ($ExpectedCommands | Sort-Object)
         @($manifest.FunctionsToExport).Count | Should -Be 0
