@@ -404,6 +404,37 @@ function Register-EmulatorPipeline {
     $null = Invoke-EmulatorControl $Context PUT "prefect/pipelines/$([Uri]::EscapeDataString($PipelineId))" $Definition
 }
 
+function Register-EmulatorFlowDeployment {
+    <#
+    Registers a Prefect deployment of any flow (docs/emulator.md, "Other flows"); no -Definition takes the built-in its
+    name picks.
+    A deployment of a flow other than the pipelines' one is never a pipeline, whatever its name. Returns the answer:
+    flow, flowId, deployment, pipeline (null for another flow), deploymentId, definition.
+    #>
+    param(
+        [Parameter(Mandatory)] $Context,
+        [Parameter(Mandatory)][string] $Flow,
+        [Parameter(Mandatory)][string] $Name,
+        [hashtable] $Definition = @{}
+    )
+    # No body at all (not "{}", which has no tasks) picks the built-in.
+    $body = if ($Definition.Count -gt 0) { $Definition } else { $null }
+    Invoke-EmulatorControl $Context PUT "prefect/flows/$([Uri]::EscapeDataString($Flow))/deployments/$([Uri]::EscapeDataString($Name))" $body
+}
+
+function Add-EmulatorFlowSeed {
+    <# Seeds flow runs of a deployment of any flow (finished ones dated in the past unless -Running). #>
+    param(
+        [Parameter(Mandatory)] $Context,
+        [Parameter(Mandatory)][string] $Flow,
+        [Parameter(Mandatory)][string] $Name,
+        [int] $Count,
+        [switch] $Running
+    )
+    $path = "prefect/flows/$([Uri]::EscapeDataString($Flow))/deployments/$([Uri]::EscapeDataString($Name))/seed"
+    $null = Invoke-EmulatorControl $Context POST $path @{ count = $Count; finished = (-not $Running) }
+}
+
 function Set-EmulatorPrefectSetting {
     <# Changes Prefect settings of the running emulator, e.g. @{ defaultLimit = 50 }. #>
     param([Parameter(Mandatory)] $Context, [Parameter(Mandatory)][hashtable] $Setting)

@@ -9,13 +9,19 @@ using Microsoft.AspNetCore.Http;
 namespace DhubBatches.Emulator.Control;
 
 /// <summary>
-/// Prefect knobs under <c>/_emulator/prefect/</c>: pipelines with flow definitions, seeding, server settings (auth,
+/// Prefect knobs under <c>/_emulator/prefect/</c>: pipelines with flow definitions (other flows' deployments:
+/// <see cref="FlowDeploymentControlEndpoints"/>), seeding, server settings (auth,
 /// CSRF, default limit), the WAIT/ABORT answers to set_state, CSRF token expiry, and a look at a run's state.
 /// </summary>
 internal static class PrefectControlEndpoints
 {
     public static Task DispatchAsync(HttpContext context, EmulatorState state, IReadOnlyList<string> s, string method)
     {
+        if (FlowDeploymentControlEndpoints.TryDispatch(context, state, s, method) is { } flowRoute)
+        {
+            return flowRoute;
+        }
+
         var route = string.Join('/', s.Skip(2).Select((segment, i) => i == 1 && s[2] is "pipelines" or "runs" ? "{x}" : segment));
         var prefect = state.Prefect;
         return (method, route) switch

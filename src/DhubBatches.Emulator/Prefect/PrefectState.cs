@@ -32,13 +32,15 @@ public sealed class PrefectState
         _shared = shared;
         _options = options;
         Dialect = PrefectDialect.For(options.PrefectVersion);
+        Store = new PrefectStore(FlowName, () => shared.UtcNow);
         Lifecycle = new FlowRunLifecycle(Dialect, name => Store.FlowIdFor(name));
-        Factory = new RunFactory(Store, shared.StepOf, () => FlowName);
+        // Only the pipelines have a step duration of their own; other flows' deployments take the emulator's.
+        Factory = new RunFactory(Store, d => d.IsPipeline ? shared.StepOf(d.Name) : shared.StepDuration);
     }
 
     internal PrefectDialect Dialect { get; }
 
-    internal PrefectStore Store { get; } = new();
+    internal PrefectStore Store { get; }
 
     internal FlowRunLifecycle Lifecycle { get; }
 
@@ -103,6 +105,115 @@ public sealed class PrefectState
         lock (Store.Lock)
         {
             Store.PutDeployment(pipeline, definition, _shared.UtcNow);
+        }
+    }
+
+    /// <summary>
+    /// Registers (or re-registers) the deployment <c>{flow}/{name}</c> with a flow definition. For the pipelines'
+    /// flow that is <see cref="RegisterPipeline"/>; a deployment of any other flow exists on the Prefect side only
+    /// and is never a pipeline, whatever its name.
+    /// </summary>
+    public void RegisterFlowDeployment(string flow, string name, FlowDefinition definition)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(flow);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(definition);
+        if (flow == FlowName)
+        {
+            RegisterPipeline(name, definition);
+            return;
+        }
+
+        definition.Validate();
+        lock (Store.Lock)
+        {
+            Store.PutDeployment(flow, name, definition, _shared.UtcNow);
+        }
+    }
+
+    /// <summary>The definition the deployment <c>{flow}/{name}</c> runs, or null when there is no such deployment.</summary>
+    public FlowDefinition? DefinitionOf(string flow, string name)
+    {
+        lock (Store.Lock)
+        {
+            return Store.Deployment(flow, name)?.Definition;
+        }
+    }
+
+    /// <summary>The id of the deployment <c>{flow}/{name}</c>, or null.</summary>
+    public string? DeploymentId(string flow, string name)
+    {
+        lock (Store.Lock)
+        {
+            return Store.Deployment(flow, name)?.Id.ToString();
+        }
+    }
+
+    /// <summary>The flow's id, or null when no flow of that name exists.</summary>
+    public string? FlowId(string flow)
+    {
+        lock (Store.Lock)
+        {
+            return Store.Flow(flow)?.Id.ToString();
+        }
+    }
+
+    /// <summary>Seeds runs of the deployment <c>{flow}/{name}</c> as <see cref="Seed(string, int, bool)"/> does for a pipeline.</summary>
+    public void Seed(string flow, string name, int count, bool finished = true)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        lock (Store.Lock)
+        {
+            var deployment = Store.Deployment(flow, name) ?? throw new KeyNotFoundException($"Deployment '{flow}/{name}' not found");
+            Factory.Seed(deployment, count, finished, _shared.UtcNow);
+        }
+    }
+
+    /// <summary>Counters of the deployment <c>{flow}/{name}</c> (runs stored, created, idempotent repeats).</summary>
+    public PrefectPipelineCounts Counts(string flow, string name)
+    {
+        lock (Store.Lock)
+        {
+            return Store.Counts(flow, name);
+        }
+    }
+
+    /// <summary>
+    /// <c>DELETE /deployments/{id}</c> (<c>models/deployments.py</c> <c>delete_deployment</c>): the deployment goes, and so
+    /// do its runs that are SCHEDULED now (Prefect 3 spares AwaitingConcurrencySlot and runs that already ran). Its
+    /// other runs stay, still naming the deleted id. False when there is no such deployment.
+    /// </summary>
+    public bool DeleteDeployment(Guid id)
+    {
+        lock (Store.Lock)
+        {
+            var now = _shared.UtcNow;
+            Sync(now);
+            if (Store.RemoveDeployment(id) is not { } deployment)
+            {
+                return false;
+            }
+
+            var runs = Store.RunsOf(id);
+            var doomed = new List<StoredFlowRun>();
+            for (var i = 0; i < runs.Count; i++)
+            {
+                var view = Lifecycle.FlowAt(runs[i], now);
+                if (view.State.Type == StateTypes.Scheduled
+                    && (Dialect.IsV2 || (view.State.Name != "AwaitingConcurrencySlot" && view.RunCount == 0)))
+                {
+                    doomed.Add(runs[i]);
+                }
+            }
+
+            Examined(runs.Count);
+            foreach (var run in doomed)
+            {
+                Store.Delete(run.Id, now);
+                Record(new PrefectDeletedRun(run.Id.ToString(), deployment.Name, now));
+            }
+
+            return true;
         }
     }
 

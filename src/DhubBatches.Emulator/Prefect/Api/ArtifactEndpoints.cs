@@ -48,7 +48,7 @@ internal static class ArtifactEndpoints
     {
         var now = prefect.UtcNow;
         prefect.Sync(now);
-        var criteria = FlowRunCriteria.From(body);
+        var criteria = FlowRunCriteria.From(body, prefect.Store.HasDeployments);
         ignored.AddRange(criteria.Ignored.Where(i => i != "task_runs"));
         var query = new FlowRunQuery(prefect.Store, prefect.Lifecycle, now);
         var found = ArtifactLogQuery.Artifacts(body, query, prefect.Store, criteria, now, prefect.Lifecycle.Script, ignored);

@@ -14,8 +14,8 @@ using DhubBatches.Emulator.Prefect.Store;
 namespace DhubBatches.Emulator.Prefect.Api;
 
 /// <summary>
-/// Deployments (<c>src/prefect/server/api/deployments.py</c>): read by name or id, list and count, and
-/// <c>create_flow_run</c> with the deployment's parameter merge, schema enforcement and idempotency key.
+/// Deployments (<c>src/prefect/server/api/deployments.py</c>) of any flow: read by name or id, list and count,
+/// delete, and <c>create_flow_run</c> with the deployment's parameter merge, schema enforcement and idempotency key.
 /// </summary>
 internal static class DeploymentEndpoints
 {
@@ -25,7 +25,7 @@ internal static class DeploymentEndpoints
         var prefect = call.Prefect;
         lock (prefect.Store.Lock)
         {
-            var deployment = flow == prefect.FlowName ? prefect.Store.Deployment(name) : null;
+            var deployment = prefect.Store.Deployment(flow, name);
             return deployment is null ? call.Detail(404, "Deployment not found") : call.Json(200, Write(prefect, deployment));
         }
     }
@@ -40,27 +40,48 @@ internal static class DeploymentEndpoints
         }
     }
 
+    /// <summary>
+    /// Sorted as Prefect sorts (one column each); ties, which SQL leaves in any order, go by flow name then id so
+    /// that offset paging is stable here.
+    /// </summary>
     public static Task Filter(PrefectCall call) => call.FilterAsync<PrefectDeployment>(
         "Body_read_deployments_deployments_filter_post",
         (body, offset, limit, ignored) =>
         {
             var prefect = call.Prefect;
-            var list = Matching(call, body);
-            IEnumerable<PrefectDeployment> ordered = PrefectCall.Sort(body, "NAME_ASC") switch
+            var list = Matching(call, body, ignored);
+            var ordered = PrefectCall.Sort(body, "NAME_ASC") switch
             {
                 "NAME_DESC" => list.OrderByDescending(d => d.Name, StringComparer.Ordinal),
-                "CREATED_DESC" or "UPDATED_DESC" => list.OrderByDescending(d => d.Created).ThenBy(d => d.Name, StringComparer.Ordinal),
+                "CREATED_DESC" => list.OrderByDescending(d => d.Created),
+                "UPDATED_DESC" => list.OrderByDescending(d => d.Updated),
                 _ => list.OrderBy(d => d.Name, StringComparer.Ordinal),
             };
+            var page = ordered.ThenBy(d => d.FlowName, StringComparer.Ordinal).ThenBy(d => d.Id).Skip(offset).Take(limit).ToList();
             var now = prefect.UtcNow;
             prefect.Sync(now); // the active slots it reports count runs as of now
-            var flowId = prefect.Store.FlowIdFor(prefect.FlowName);
-            return (ordered.Skip(offset).Take(limit).ToList(), (w, d) => DeploymentJson.Write(w, prefect.Dialect, d, flowId, ActiveSlots(prefect, d, now), now));
+            return (page, (w, d) => DeploymentJson.Write(w, prefect.Dialect, d, ActiveSlots(prefect, d, now), now));
         });
 
     public static Task Count(PrefectCall call) => call.CountAsync(
         "Body_count_deployments_deployments_count_post",
-        (body, _) => Matching(call, body).Count);
+        (body, ignored) => Matching(call, body, ignored).Count);
+
+    /// <summary>
+    /// 204, or 404 "Deployment not found". The deployment's SCHEDULED runs go with it; its other runs stay and keep
+    /// its id as <c>deployment_id</c> (see <see cref="PrefectState.DeleteDeployment"/>).
+    /// </summary>
+    public static Task Delete(PrefectCall call)
+    {
+        if (!call.Prefect.DeleteDeployment(call.Id))
+        {
+            return call.Detail(404, "Deployment not found");
+        }
+
+        call.Http.Response.StatusCode = 204;
+        call.Http.Response.ContentLength = 0;
+        return Task.CompletedTask;
+    }
 
     /// <summary>
     /// <c>create_flow_run</c>: parameters shallow-merged over the deployment's, checked against its schema when it
@@ -121,9 +142,8 @@ internal static class DeploymentEndpoints
                 }
                 else
                 {
-                    var flowId = prefect.Store.FlowIdFor(prefect.FlowName);
                     var (run, created) = prefect.Store.Create(deployment,
-                        seq => prefect.Factory.Manual(deployment, seq, name, parameters, tags, key, now, scheduledTime), key, flowId);
+                        seq => prefect.Factory.Manual(deployment, seq, name, parameters, tags, key, now, scheduledTime), key, deployment.FlowId);
                     var view = prefect.Lifecycle.FlowAt(run, now);
                     json = JsonResponse.Serialize(w => FlowRunJson.Write(w, prefect.Dialect, run, view, prefect.WorkPoolId, now));
                     status = created ? 201 : 200;
@@ -134,29 +154,29 @@ internal static class DeploymentEndpoints
         await (status == 404 ? call.Detail(404, "Deployment not found") : call.Json(status, json));
     }
 
-    /// <summary>Deployments matching <c>flows</c>/<c>deployments</c> filters; every deployment belongs to the one flow.</summary>
-    private static List<PrefectDeployment> Matching(PrefectCall call, JsonElement body)
+    /// <summary>Deployments of every flow matching the <c>flows</c> and <c>deployments</c> criteria (a pipeline's only while it is known).</summary>
+    private static List<PrefectDeployment> Matching(PrefectCall call, JsonElement body, List<string> ignored)
     {
         var prefect = call.Prefect;
-        var flowNames = FilterJson.Strings(FilterJson.Obj(FilterJson.Obj(body, "flows"), "name"), "any_");
-        var deployments = FilterJson.Obj(body, "deployments");
-        var ids = FilterJson.Guids(FilterJson.Obj(deployments, "id"), "any_");
-        var names = FilterJson.Strings(FilterJson.Obj(deployments, "name"), "any_");
-        var like = FilterJson.String(FilterJson.Obj(deployments, "name"), "like_");
-        return prefect.Store.Deployments
-            .Where(d => prefect.IsKnownPipeline(d.Name))
-            .Where(d => (flowNames is null || flowNames.Contains(prefect.FlowName))
-                && (ids is null || ids.Contains(d.Id))
-                && (names is null || names.Contains(d.Name))
-                && (like is null || FilterJson.Like(d.Name, like)))
-            .ToList();
+        var criteria = DeploymentCriteria.FromBody(body, prefect.Store);
+        ignored.AddRange(criteria.Ignored);
+        var list = new List<PrefectDeployment>();
+        foreach (var d in prefect.Store.Deployments)
+        {
+            if (criteria.Matches(d) && (!d.IsPipeline || prefect.IsKnownPipeline(d.Name)))
+            {
+                list.Add(d);
+            }
+        }
+
+        return list;
     }
 
     private static ReadOnlyMemory<byte> Write(PrefectState prefect, PrefectDeployment d)
     {
         var now = prefect.UtcNow;
         prefect.Sync(now);
-        return JsonResponse.Serialize(w => DeploymentJson.Write(w, prefect.Dialect, d, prefect.Store.FlowIdFor(prefect.FlowName), ActiveSlots(prefect, d, now), now));
+        return JsonResponse.Serialize(w => DeploymentJson.Write(w, prefect.Dialect, d, ActiveSlots(prefect, d, now), now));
     }
 
     /// <summary>Runs of the deployment holding a concurrency slot right now (claimed and not yet terminal).</summary>

@@ -15,7 +15,7 @@ internal static class FlowRunEndpoints
         (body, offset, limit, ignored) =>
         {
             var prefect = call.Prefect;
-            var criteria = FlowRunCriteria.From(body);
+            var criteria = FlowRunCriteria.From(body, prefect.Store.HasDeployments);
             ignored.AddRange(criteria.Ignored);
             var now = prefect.UtcNow;
             prefect.Sync(now);
@@ -31,7 +31,7 @@ internal static class FlowRunEndpoints
         (body, ignored) =>
         {
             var prefect = call.Prefect;
-            var criteria = FlowRunCriteria.From(body);
+            var criteria = FlowRunCriteria.From(body, prefect.Store.HasDeployments);
             ignored.AddRange(criteria.Ignored);
             var now = prefect.UtcNow;
             prefect.Sync(now);

@@ -6,9 +6,10 @@ using System.Text.Json.Nodes;
 namespace DhubBatches.Emulator.Prefect.Flows;
 
 /// <summary>
-/// What the flow behind a pipeline's deployment does when it runs. The emulator plays it step by step from
-/// elapsed time; a built-in one is picked by pipeline name prefix (<see cref="BuiltInFlows"/>), and the control
-/// API can register any pipeline with its own (<see cref="FlowDefinitionJson"/> describes the JSON form).
+/// What the flow behind a deployment does when it runs, and the deployment's own fields (description, paused,
+/// tags, schedule, parameters). The emulator plays it step by step from elapsed time; a built-in one is picked by
+/// deployment name prefix (<see cref="BuiltInFlows"/>), and the control API can register any pipeline or other
+/// flow's deployment with its own (<see cref="FlowDefinitionJson"/> describes the JSON form).
 /// </summary>
 public sealed record FlowDefinition
 {
@@ -18,8 +19,26 @@ public sealed record FlowDefinition
     /// <summary><c>@flow(retries=N)</c>: a failed attempt goes AwaitingRetry and runs again while attempts remain.</summary>
     public int Retries { get; init; }
 
-    /// <summary>An interval schedule: the scheduler keeps future runs and the deployment shows <c>schedules</c>.</summary>
+    /// <summary>The deployment's schedule: shown in <c>schedules</c>; an active interval one also makes the scheduler keep future runs.</summary>
     public ScheduleDefinition? Schedule { get; init; }
+
+    /// <summary>The deployment's <c>description</c>; Prefect's default is null.</summary>
+    public string? Description { get; init; }
+
+    /// <summary>
+    /// The deployment is paused: the scheduler makes no runs for it, manual runs still work. Prefect 2.16.8 also
+    /// writes <c>is_schedule_active</c>, always <c>!paused</c> (<c>DeploymentResponse.from_orm</c>).
+    /// </summary>
+    public bool Paused { get; init; }
+
+    /// <summary>The deployment's tags, which every run of it gets too; null means <c>["pipeline"]</c>.</summary>
+    public IReadOnlyList<string>? Tags { get; init; }
+
+    /// <summary>
+    /// The deployment's <c>parameters</c> (values fixed at deploy time, merged under each run's own); null means
+    /// <c>{"pipeline_id": "&lt;deployment name&gt;"}</c>, as the recorded deployment has.
+    /// </summary>
+    public JsonObject? DeploymentParameters { get; init; }
 
     /// <summary>The flow function's parameters, in signature order.</summary>
     public IReadOnlyList<ParameterDefinition> Parameters { get; init; } = Array.Empty<ParameterDefinition>();
@@ -162,9 +181,10 @@ public sealed record FlowDefinition
             throw new ArgumentException($"pause.afterTask names no task: '{pause.AfterTask}'.");
         }
 
-        if (Schedule is { } schedule && (schedule.Interval <= TimeSpan.Zero || schedule.FutureRuns < 0 || schedule.PastRuns < 0))
+        Schedule?.Validate();
+        if (Tags is { } tags && tags.Any(string.IsNullOrEmpty))
         {
-            throw new ArgumentException("schedule needs a positive interval and non-negative run counts.");
+            throw new ArgumentException("tags must be non-empty strings.");
         }
 
         if (Parameters.Select(p => p.Name).Distinct(StringComparer.Ordinal).Count() != Parameters.Count)
@@ -212,9 +232,6 @@ public sealed record TaskDefinition
 
 /// <summary>A flow function parameter: <c>type</c> is its JSON schema type (string, integer, number, boolean, object, array).</summary>
 public sealed record ParameterDefinition(string Name, string Type, JsonNode? Default = null);
-
-/// <summary>An interval schedule that keeps <see cref="FutureRuns"/> upcoming runs and starts with <see cref="PastRuns"/> finished ones.</summary>
-public sealed record ScheduleDefinition(TimeSpan Interval, int FutureRuns = 3, int PastRuns = 3);
 
 /// <summary><c>pause_flow_run</c> (or <c>suspend_flow_run</c> when <see cref="Suspend"/>) after a task, resumed <see cref="Steps"/> steps later.</summary>
 public sealed record PauseDefinition(string AfterTask, int Steps = 2, bool Suspend = false);

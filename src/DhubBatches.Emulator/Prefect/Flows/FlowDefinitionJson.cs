@@ -11,12 +11,17 @@ namespace DhubBatches.Emulator.Prefect.Flows;
 /// <c>tasks</c>; <c>parameters</c> left out means the standard four):
 /// <code>
 /// {"tasks":[{"name":"extract"},{"name":"transform","map":3,"failsOnAttempts":[1]},{"name":"publish","subflow":["upload"]}],
-///  "retries":1, "schedule":{"intervalSeconds":3600,"futureRuns":3,"pastRuns":3},
+///  "retries":1, "schedule":{"intervalSeconds":3600,"futureRuns":3,"pastRuns":3,"timezone":null,"active":true},
 ///  "parameters":[{"name":"pipeline_id","type":"string","default":"orders"}], "acceptsKwargs":false, "openSchema":false,
 ///  "offsets":{"form":"markdown|table|object","key":"offsets"}, "reportLink":false, "worker":"polls|absent",
 ///  "concurrencyLimit":1, "pause":{"afterTask":"extract","steps":2,"suspend":false},
-///  "enforceParameterSchema":null, "persistsResults":false, "callsInOrder":false, "cancelStaysCancelling":false}
+///  "enforceParameterSchema":null, "persistsResults":false, "callsInOrder":false, "cancelStaysCancelling":false,
+///  "description":null, "paused":false, "tags":["pipeline"], "deploymentParameters":{"pipeline_id":"orders"}}
 /// </code>
+/// A schedule is an interval (<c>intervalSeconds</c>), a cron (<c>{"cron":"0 2 * * *","timezone":"UTC","dayOr":true}</c>)
+/// or an rrule (<c>{"rrule":"FREQ=DAILY;BYHOUR=2"}</c>); <c>"active":false</c> makes it inactive. The deployment
+/// members (<c>description</c>, <c>paused</c>, <c>tags</c>, <c>deploymentParameters</c>) left out take the defaults above
+/// (deployment parameters: <c>pipeline_id</c> = the deployment's name).
 /// Task members: <c>runName</c> (a custom <c>task_run_name</c>), <c>fails</c> (every attempt), <c>failsOnAttempts</c>,
 /// <c>failsWhen</c> (a boolean parameter's name), <c>crashes</c>, <c>hangs</c>.
 /// </summary>
@@ -36,7 +41,8 @@ public static class FlowDefinitionJson
         }
 
         Known(root, "definition", "tasks", "retries", "schedule", "parameters", "acceptsKwargs", "openSchema", "offsets", "reportLink", "worker",
-            "concurrencyLimit", "pause", "enforceParameterSchema", "persistsResults", "callsInOrder", "cancelStaysCancelling");
+            "concurrencyLimit", "pause", "enforceParameterSchema", "persistsResults", "callsInOrder", "cancelStaysCancelling",
+            "description", "paused", "tags", "deploymentParameters");
         var tasks = root["tasks"] as JsonArray ?? throw new ArgumentException("tasks must be an array of task objects.");
         var definition = new FlowDefinition
         {
@@ -63,6 +69,20 @@ public static class FlowDefinitionJson
             PersistsResults = Bool(root, "persistsResults") ?? false,
             CallsInOrder = Bool(root, "callsInOrder") ?? false,
             CancelStaysCancelling = Bool(root, "cancelStaysCancelling") ?? false,
+            Description = Text(root, "description"),
+            Paused = Bool(root, "paused") ?? false,
+            Tags = root["tags"] switch
+            {
+                null => null,
+                JsonArray a => a.Select(n => n?.GetValueKind() == JsonValueKind.String ? n.GetValue<string>() : throw new ArgumentException("tags lists strings.")).ToArray(),
+                _ => throw new ArgumentException("tags must be an array of strings."),
+            },
+            DeploymentParameters = root["deploymentParameters"] switch
+            {
+                null => null,
+                JsonObject o2 => (JsonObject)o2.DeepClone(),
+                _ => throw new ArgumentException("deploymentParameters must be an object."),
+            },
         };
         definition.Validate();
         return definition;
@@ -73,9 +93,7 @@ public static class FlowDefinitionJson
     {
         ["tasks"] = new JsonArray(d.Tasks.Select(t => (JsonNode)TaskJson(t)).ToArray()),
         ["retries"] = d.Retries,
-        ["schedule"] = d.Schedule is { } s
-            ? new JsonObject { ["intervalSeconds"] = s.Interval.TotalSeconds, ["futureRuns"] = s.FutureRuns, ["pastRuns"] = s.PastRuns }
-            : null,
+        ["schedule"] = d.Schedule is { } s ? ScheduleJson(s) : null,
         ["parameters"] = new JsonArray(d.Parameters
             .Select(p => (JsonNode)new JsonObject { ["name"] = p.Name, ["type"] = p.Type, ["default"] = p.Default?.DeepClone() }).ToArray()),
         ["acceptsKwargs"] = d.AcceptsKwargs,
@@ -89,7 +107,24 @@ public static class FlowDefinitionJson
         ["persistsResults"] = d.PersistsResults,
         ["callsInOrder"] = d.CallsInOrder,
         ["cancelStaysCancelling"] = d.CancelStaysCancelling,
+        ["description"] = d.Description,
+        ["paused"] = d.Paused,
+        ["tags"] = d.Tags is { } tags ? new JsonArray(tags.Select(t => (JsonNode)JsonValue.Create(t)!).ToArray()) : null,
+        ["deploymentParameters"] = d.DeploymentParameters?.DeepClone(),
     };
+
+    private static JsonObject ScheduleJson(ScheduleDefinition s)
+    {
+        var o = s.Kind switch
+        {
+            ScheduleKind.Cron => new JsonObject { ["cron"] = s.Cron, ["dayOr"] = s.DayOr },
+            ScheduleKind.RRule => new JsonObject { ["rrule"] = s.RRule },
+            _ => new JsonObject { ["intervalSeconds"] = s.Interval.TotalSeconds, ["futureRuns"] = s.FutureRuns, ["pastRuns"] = s.PastRuns },
+        };
+        o["timezone"] = s.Timezone;
+        o["active"] = s.Active;
+        return o;
+    }
 
     private static JsonObject TaskJson(TaskDefinition t)
     {
@@ -162,9 +197,35 @@ public static class FlowDefinitionJson
 
     private static ScheduleDefinition ReadSchedule(JsonObject o)
     {
-        Known(o, "schedule", "intervalSeconds", "futureRuns", "pastRuns");
-        var seconds = o["intervalSeconds"]?.GetValue<double>() ?? throw new ArgumentException("schedule.intervalSeconds is required.");
-        return new ScheduleDefinition(TimeSpan.FromSeconds(seconds), Int(o, "futureRuns") ?? 3, Int(o, "pastRuns") ?? 3);
+        Known(o, "schedule", "intervalSeconds", "futureRuns", "pastRuns", "cron", "dayOr", "rrule", "timezone", "active");
+        var cron = Text(o, "cron");
+        var rrule = Text(o, "rrule");
+        var seconds = o["intervalSeconds"] is { } n
+            ? n.GetValueKind() == JsonValueKind.Number ? n.GetValue<double>() : throw new ArgumentException("intervalSeconds must be a number.")
+            : (double?)null;
+        if ((seconds is not null ? 1 : 0) + (cron is not null ? 1 : 0) + (rrule is not null ? 1 : 0) != 1)
+        {
+            throw new ArgumentException("schedule needs exactly one of intervalSeconds, cron and rrule.");
+        }
+
+        if (seconds is null && (o["futureRuns"] is not null || o["pastRuns"] is not null))
+        {
+            throw new ArgumentException("futureRuns and pastRuns belong to an interval schedule (the emulator makes no runs for cron or rrule).");
+        }
+
+        if (cron is null && o["dayOr"] is not null)
+        {
+            throw new ArgumentException("dayOr belongs to a cron schedule.");
+        }
+
+        return new ScheduleDefinition(TimeSpan.FromSeconds(seconds ?? 0), Int(o, "futureRuns") ?? 3, Int(o, "pastRuns") ?? 3)
+        {
+            Cron = cron,
+            DayOr = Bool(o, "dayOr") ?? true,
+            RRule = rrule,
+            Timezone = Text(o, "timezone"),
+            Active = Bool(o, "active") ?? true,
+        };
     }
 
     private static ParameterDefinition ReadParameter(JsonNode? node)

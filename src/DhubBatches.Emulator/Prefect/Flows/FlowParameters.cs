@@ -14,7 +14,8 @@ namespace DhubBatches.Emulator.Prefect.Flows;
 internal static class FlowParameters
 {
     /// <summary>
-    /// The schema Prefect generates from the flow's signature. A <c>**kwargs</c> parameter gets no special
+    /// The schema Prefect generates from the flow's signature: a parameter without a default is listed in
+    /// <c>required</c>. A <c>**kwargs</c> parameter gets no special
     /// treatment there: it becomes a property named <c>kwargs</c> with only title and position (type Any) and, having
     /// no default, it is listed in <c>required</c>. Prefect 3 (pydantic 2) adds an empty <c>definitions</c>.
     /// </summary>
@@ -36,10 +37,17 @@ internal static class FlowParameters
         }
 
         var schema = new JsonObject { ["title"] = "Parameters", ["type"] = "object", ["properties"] = properties };
+        // A parameter without a default is required; an empty list is left out (ParameterSchema.model_dump).
+        var required = definition.Parameters.Where(p => p.Default is null).Select(p => (JsonNode)JsonValue.Create(p.Name)!).ToList();
         if (definition.AcceptsKwargs)
         {
             properties["kwargs"] = new JsonObject { ["title"] = "kwargs", ["position"] = position };
-            schema["required"] = new JsonArray("kwargs");
+            required.Add(JsonValue.Create("kwargs")!);
+        }
+
+        if (required.Count > 0)
+        {
+            schema["required"] = new JsonArray(required.ToArray());
         }
 
         if (definition.OpenSchema)

@@ -7,22 +7,25 @@ using static DhubBatches.Emulator.Prefect.Json.PrefectJsonWriter;
 namespace DhubBatches.Emulator.Prefect.Json;
 
 /// <summary>
-/// <c>DeploymentResponse</c>: Prefect 3's field set (work pool, labels, concurrency limit), or the 2.16.8 one
-/// (<c>schedule</c>, <c>is_schedule_active</c>, <c>infra_overrides</c>, <c>manifest_path</c>) as recorded.
+/// <c>DeploymentResponse</c> (<c>src/prefect/server/schemas/responses.py</c>): Prefect 3's field set (work pool,
+/// labels, concurrency limit), or the 2.16.8 one (<c>schedule</c>, <c>is_schedule_active</c>, <c>infra_overrides</c>,
+/// <c>manifest_path</c>) as recorded. 2.16.8 fills <c>schedule</c> with the first of <c>schedules</c> and
+/// <c>is_schedule_active</c> with <c>not paused</c> for clients that predate multiple schedules.
 /// </summary>
 internal static class DeploymentJson
 {
-    public static void Write(Utf8JsonWriter w, PrefectDialect dialect, PrefectDeployment d, Guid flowId, int activeSlots, DateTimeOffset now)
+    public static void Write(Utf8JsonWriter w, PrefectDialect dialect, PrefectDeployment d, int activeSlots, DateTimeOffset now)
     {
         var v2 = dialect.IsV2;
         var definition = d.Definition;
+        var flowId = d.FlowId;
         w.WriteStartObject();
         w.WriteString("id", d.Id);
         Time(w, dialect, "created", d.Created);
-        Time(w, dialect, "updated", d.Created);
+        Time(w, dialect, "updated", d.Updated);
         w.WriteString("name", d.Name);
         w.WriteString("version", d.Version);
-        w.WriteString("description", $"Runs pipeline {d.Name}.");
+        String(w, "description", definition.Description);
         w.WriteString("flow_id", flowId);
         if (v2)
         {
@@ -36,10 +39,10 @@ internal static class DeploymentJson
                 w.WriteNullValue();
             }
 
-            w.WriteBoolean("is_schedule_active", true);
+            w.WriteBoolean("is_schedule_active", !definition.Paused);
         }
 
-        w.WriteBoolean("paused", false);
+        w.WriteBoolean("paused", definition.Paused);
         w.WriteStartArray("schedules");
         if (definition.Schedule is { } schedule)
         {
@@ -62,7 +65,7 @@ internal static class DeploymentJson
         w.WritePropertyName("parameters");
         RunFactory.DeploymentParameters(d).WriteTo(w);
         w.WriteStartArray("tags");
-        foreach (var tag in RunFactory.DeploymentTags)
+        foreach (var tag in RunFactory.DeploymentTags(d))
         {
             w.WriteStringValue(tag);
         }
@@ -86,7 +89,7 @@ internal static class DeploymentJson
         FlowParameters.Schema(definition, !v2).WriteTo(w);
         w.WriteString("path", ".");
         w.WriteNull("pull_steps");
-        w.WriteString("entrypoint", "flows/pipeline.py:run_pipeline");
+        w.WriteString("entrypoint", d.IsPipeline ? "flows/pipeline.py:run_pipeline" : $"flows/{d.FlowName}.py:{d.FlowName.Replace('-', '_')}");
         if (v2)
         {
             w.WriteNull("manifest_path");
@@ -141,27 +144,44 @@ internal static class DeploymentJson
         w.WriteString("deployment_id", d.Id);
         w.WritePropertyName("schedule");
         Schedule(w, dialect, d, schedule);
-        w.WriteBoolean("active", true);
-        if (dialect.IsV2)
-        {
-            w.WriteNull("max_active_runs");
-            w.WriteNull("max_scheduled_runs");
-            w.WriteBoolean("catchup", false);
-        }
-        else
+        w.WriteBoolean("active", schedule.Active);
+        // 2.16.8's DeploymentSchedule ends at active (core.py); 3 adds these.
+        if (!dialect.IsV2)
         {
             w.WriteNull("max_scheduled_runs");
+            w.WriteStartObject("parameters");
+            w.WriteEndObject();
+            w.WriteNull("slug");
         }
 
         w.WriteEndObject();
     }
 
+    /// <summary>
+    /// The schedule as its model serialises (<c>schedules.py</c>): an interval's timezone is inferred from the
+    /// anchor date, an rrule's defaults to "UTC", a cron's stays null unless given.
+    /// </summary>
     private static void Schedule(Utf8JsonWriter w, PrefectDialect dialect, PrefectDeployment d, ScheduleDefinition schedule)
     {
         w.WriteStartObject();
-        w.WriteNumber("interval", schedule.Interval.TotalSeconds);
-        Time(w, dialect, "anchor_date", d.Created);
-        w.WriteString("timezone", "UTC");
+        switch (schedule.Kind)
+        {
+            case ScheduleKind.Cron:
+                w.WriteString("cron", schedule.Cron);
+                String(w, "timezone", schedule.Timezone);
+                w.WriteBoolean("day_or", schedule.DayOr);
+                break;
+            case ScheduleKind.RRule:
+                w.WriteString("rrule", schedule.RRule);
+                w.WriteString("timezone", schedule.Timezone ?? "UTC");
+                break;
+            default:
+                w.WriteNumber("interval", schedule.Interval.TotalSeconds);
+                Time(w, dialect, "anchor_date", d.Created);
+                w.WriteString("timezone", schedule.Timezone ?? "UTC");
+                break;
+        }
+
         w.WriteEndObject();
     }
 }

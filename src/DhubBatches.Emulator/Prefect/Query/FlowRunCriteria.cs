@@ -15,6 +15,8 @@ internal enum IndexKind
     Deployment,
     Window,
     Ids,
+    Flow,
+    HasDeployment,
 }
 
 /// <summary>
@@ -37,6 +39,12 @@ internal sealed class FlowRunCriteria
     /// <summary>Runs every match must be one of (<c>flow_runs.id.any_</c> under <c>and_</c>).</summary>
     public HashSet<Guid>? IndexIds { get; private set; }
 
+    /// <summary>The <c>flows</c> criteria; their <c>any_</c> lists name the flows every match must be of.</summary>
+    public FlowCriteria Flows { get; private set; } = null!;
+
+    /// <summary>Whether every match has a deployment (<c>deployment_id.is_null_</c> alone, under <c>and_</c>), or null.</summary>
+    public bool? IndexHasDeployment { get; private set; }
+
     public DateTimeOffset? ExpectedAfter { get; private set; }
 
     public DateTimeOffset? ExpectedBefore { get; private set; }
@@ -45,22 +53,17 @@ internal sealed class FlowRunCriteria
     public bool NeedsCheck(params IndexKind[] used) =>
         _joined.Concat(_runs).Any(c => !used.Contains(c.Index)) || (_or && _runs.Count > 1);
 
-    public static FlowRunCriteria From(JsonElement body, string filterName = "flow_runs")
+    /// <param name="body">The filter body.</param>
+    /// <param name="hasDeployments">Whether a flow has a deployment (<c>flows.deployment.is_null_</c>).</param>
+    /// <param name="filterName">The body member holding the run criteria.</param>
+    public static FlowRunCriteria From(JsonElement body, Func<Guid, bool> hasDeployments, string filterName = "flow_runs")
     {
         var c = new FlowRunCriteria();
-        var flows = Obj(body, "flows");
-        foreach (var p in Members(flows))
+        var flows = FlowCriteria.From(Obj(body, "flows"), c.Ignored, hasDeployments);
+        c.Flows = flows;
+        if (!flows.IsEmpty)
         {
-            var v = p.Value;
-            switch (p.Name)
-            {
-                case "name" when Strings(v, "any_") is { } names:
-                    c._joined.Add(Static(IndexKind.None, r => names.Contains(r.FlowName)));
-                    break;
-                default:
-                    c.Ignored.Add("flows." + p.Name);
-                    break;
-            }
+            c._joined.Add(Static(flows.OnlyIndexed ? IndexKind.Flow : IndexKind.None, r => flows.Matches(r.FlowName, r.FlowId)));
         }
 
         var deployments = Obj(body, "deployments");
@@ -167,17 +170,23 @@ internal sealed class FlowRunCriteria
             case "deployment_id":
                 var deployments = Guids(v, "any_");
                 var isNull = Bool(v, "is_null_");
-                var onlyAny = deployments is not null && isNull is null && !IsOr(v);
+                var onlyAny = deployments is not null && isNull is null;
+                var onlyNull = isNull is not null && deployments is null;
                 if (onlyAny && indexable)
                 {
                     IndexDeployments = IndexDeployments is null ? deployments : IndexDeployments.Intersect(deployments!).ToHashSet();
                 }
 
-                Add(IndexKind.Deployment, r => Combine(IsOr(v), new[]
+                if (onlyNull && indexable)
+                {
+                    IndexHasDeployment = !isNull;
+                }
+
+                Add(onlyNull ? IndexKind.HasDeployment : IndexKind.Deployment, r => Combine(IsOr(v), new[]
                 {
                     deployments is null || (r.Deployment is { } d && deployments.Contains(d.Id)),
                     isNull is null || isNull == (r.Deployment is null),
-                }), onlyAny);
+                }.Where((_, i) => i == 0 ? deployments is not null : isNull is not null).ToList()), onlyAny || onlyNull);
                 break;
             case "expected_start_time":
                 var before = Time(v, "before_");

@@ -7,8 +7,8 @@ using DhubBatches.Emulator.Prefect.Store;
 namespace DhubBatches.Emulator.Prefect.Query;
 
 /// <summary>
-/// Answers <c>/flow_runs/filter</c> and <c>/flow_runs/count</c> from the store's indexes: ids or a deployment's
-/// run list narrow the candidates, an expected_start_time window is a binary search, and when nothing else has
+/// Answers <c>/flow_runs/filter</c> and <c>/flow_runs/count</c> from the store's indexes: ids, a deployment's or a
+/// flow's run list (or the runs with or without a deployment) narrow the candidates, an expected_start_time window is a binary search, and when nothing else has
 /// to be checked a page is a slice, so reading page 500 of 100,000 runs costs what page 1 does. Otherwise the
 /// candidates are walked in order and each is checked (settled runs answer their state from a memo).
 /// </summary>
@@ -98,7 +98,11 @@ internal sealed class FlowRunQuery
         }
     }
 
-    /// <summary>One ordered list to take a window of, when the criteria allow it; else null (see <see cref="Candidates"/>).</summary>
+    /// <summary>
+    /// One ordered list to take a window of, when the criteria allow it: a deployment's runs, a flow's (either
+    /// split by whether runs have a deployment), all runs with or without one, or every run. Else null: several
+    /// deployments, flows or ids to merge (see <see cref="Candidates"/>).
+    /// </summary>
     private (RunList? List, int From, int To, IndexKind[] Used) Source(FlowRunCriteria criteria)
     {
         if (criteria.IndexIds is not null)
@@ -106,8 +110,15 @@ internal sealed class FlowRunQuery
             return (null, 0, 0, new[] { IndexKind.Ids });
         }
 
+        var flows = FlowIds(criteria);
+        var has = criteria.IndexHasDeployment;
+        var used = new List<IndexKind> { IndexKind.Window };
+        if (has is not null)
+        {
+            used.Add(IndexKind.HasDeployment);
+        }
+
         RunList list;
-        IndexKind[] used;
         if (criteria.IndexDeployments is { } deployments)
         {
             if (deployments.Count != 1)
@@ -115,17 +126,59 @@ internal sealed class FlowRunQuery
                 return (null, 0, 0, new[] { IndexKind.Deployment });
             }
 
-            list = _store.RunsOf(deployments.First());
-            used = new[] { IndexKind.Deployment, IndexKind.Window };
+            list = _store.Runs.OfDeployment(deployments.First());
+            used.Add(IndexKind.Deployment);
+            // A deployment's runs share one flow and all have a deployment: those clauses hold for all of them or none.
+            if (flows is not null)
+            {
+                used.Add(IndexKind.Flow);
+                if (list.Count > 0 && !flows.Contains(list[0].FlowId))
+                {
+                    list = new RunList();
+                }
+            }
+
+            if (has == false)
+            {
+                list = new RunList();
+            }
+        }
+        else if (flows is not null)
+        {
+            if (flows.Count > 1)
+            {
+                return (null, 0, 0, used.Where(k => k != IndexKind.Window).Append(IndexKind.Flow).ToArray());
+            }
+
+            list = flows.Count == 0 ? new RunList() : _store.Runs.OfFlow(flows.First(), has);
+            used.Add(IndexKind.Flow);
         }
         else
         {
-            list = _store.All;
-            used = new[] { IndexKind.Window };
+            list = has is { } deployed ? _store.Runs.ByDeployment(deployed) : _store.All;
         }
 
         var (from, to) = list.Window(criteria.ExpectedAfter, criteria.ExpectedBefore);
-        return (list, from, to, used);
+        return (list, from, to, used.ToArray());
+    }
+
+    /// <summary>The flows every match must be of (by name or id, resolved without creating any), or null for no such limit.</summary>
+    private HashSet<Guid>? FlowIds(FlowRunCriteria criteria)
+    {
+        var names = criteria.Flows.IndexNames;
+        var ids = criteria.Flows.IndexIds;
+        if (names is null && ids is null)
+        {
+            return null;
+        }
+
+        var set = names is null ? new HashSet<Guid>(ids!) : names.Select(n => _store.Flow(n)?.Id).OfType<Guid>().ToHashSet();
+        if (names is not null && ids is not null)
+        {
+            set.IntersectWith(ids);
+        }
+
+        return set;
     }
 
     private IEnumerable<StoredFlowRun> Candidates(FlowRunCriteria criteria)
@@ -135,9 +188,11 @@ internal sealed class FlowRunQuery
             return ids.Select(_store.Get).Where(r => r is not null).Select(r => r!);
         }
 
-        return criteria.IndexDeployments!.SelectMany(d =>
+        IEnumerable<RunList> lists = criteria.IndexDeployments is { } deployments
+            ? deployments.Select(_store.Runs.OfDeployment)
+            : FlowIds(criteria)!.Select(f => _store.Runs.OfFlow(f, criteria.IndexHasDeployment));
+        return lists.SelectMany(list =>
         {
-            var list = _store.RunsOf(d);
             var (from, to) = list.Window(criteria.ExpectedAfter, criteria.ExpectedBefore);
             return Range(list, from, to, descending: false);
         });

@@ -7,83 +7,132 @@ using DhubBatches.Emulator.Prefect.Runs;
 namespace DhubBatches.Emulator.Prefect.Store;
 
 /// <summary>
-/// In-memory deployments and flow runs. Runs sit in one <see cref="RunList"/> (subflow runs included) and one
-/// per deployment, plus indexes by id, by sequence number (derived ids carry it) and by idempotency key. One lock
-/// guards everything, and request handlers do their reading under it: pages are small, so it is held briefly.
+/// In-memory flows, deployments and flow runs. Deployments are keyed by (flow, name), so flows other than the
+/// pipelines' one can have deployments of the same names. Runs sit in ordered lists (<see cref="RunLists"/>: all,
+/// per deployment, per flow), plus indexes by id, by sequence number (derived ids carry it) and by idempotency key.
+/// One lock guards everything, and request handlers do their reading under it: pages are small, so it is held briefly.
 /// </summary>
 internal sealed class PrefectStore
 {
-    private readonly Dictionary<string, PrefectDeployment> _deployments = new(StringComparer.Ordinal);
+    private readonly string _pipelineFlow;
+    private readonly Func<DateTimeOffset> _now;
+    private readonly Dictionary<(string Flow, string Name), PrefectDeployment> _deployments = new();
     private readonly Dictionary<Guid, PrefectDeployment> _deploymentsById = new();
-    private readonly Dictionary<Guid, RunList> _byDeployment = new();
     private readonly Dictionary<Guid, ConcurrencyQueue> _queues = new();
-    private readonly Dictionary<string, Guid> _flowIds = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, PrefectFlow> _flows = new(StringComparer.Ordinal);
+    private readonly Dictionary<Guid, PrefectFlow> _flowsById = new();
     private readonly Dictionary<Guid, StoredFlowRun> _byId = new();
     private readonly Dictionary<long, StoredFlowRun> _bySeq = new();
     private readonly Dictionary<(Guid FlowId, string Key), StoredFlowRun> _byKey = new();
     private readonly Dictionary<Guid, StoredFlowRun> _deleted = new();
-    private readonly Dictionary<string, (int Created, int Repeats)> _created = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Flow, string Name), (int Created, int Repeats)> _created = new();
     private readonly HashSet<StoredFlowRun> _subflowParents = new();
     private long _seq;
 
+    /// <param name="pipelineFlow">The flow whose deployments are the pipelines.</param>
+    /// <param name="now">The emulator's clock (a flow's <c>created</c>).</param>
+    public PrefectStore(string pipelineFlow, Func<DateTimeOffset> now)
+    {
+        _pipelineFlow = pipelineFlow;
+        _now = now;
+    }
+
     public object Lock { get; } = new();
 
-    public RunList All { get; } = new();
+    public RunLists Runs { get; } = new();
+
+    public RunList All => Runs.All;
 
     public IEnumerable<PrefectDeployment> Deployments => _deployments.Values;
+
+    public IEnumerable<PrefectFlow> Flows => _flows.Values;
 
     public void Clear()
     {
         _deployments.Clear();
         _deploymentsById.Clear();
-        _byDeployment.Clear();
         _queues.Clear();
-        _flowIds.Clear();
+        _flows.Clear();
+        _flowsById.Clear();
         _byId.Clear();
         _bySeq.Clear();
         _byKey.Clear();
         _deleted.Clear();
         _created.Clear();
         _subflowParents.Clear();
-        All.Clear();
+        Runs.Clear();
         _seq = 0;
     }
 
-    /// <summary>The flow's id (one per flow name: the pipelines' flow, and each subflow).</summary>
-    public Guid FlowIdFor(string flowName)
+    /// <summary>The flow's id (one per flow name: the pipelines' flow, other flows with deployments, each subflow), made on first use.</summary>
+    public Guid FlowIdFor(string flowName) => FlowNamed(flowName).Id;
+
+    public PrefectFlow FlowNamed(string flowName)
     {
-        if (!_flowIds.TryGetValue(flowName, out var id))
+        if (!_flows.TryGetValue(flowName, out var flow))
         {
-            id = Guid.NewGuid();
-            _flowIds[flowName] = id;
+            flow = new PrefectFlow(Guid.NewGuid(), flowName, _now());
+            _flows[flowName] = flow;
+            _flowsById[flow.Id] = flow;
         }
 
-        return id;
+        return flow;
     }
 
+    /// <summary>The flow of that name if it exists (a read never creates one).</summary>
+    public PrefectFlow? Flow(string flowName) => _flows.GetValueOrDefault(flowName);
+
+    public PrefectFlow? Flow(Guid id) => _flowsById.GetValueOrDefault(id);
+
     /// <summary>Adds (or replaces the definition of) the deployment of a pipeline.</summary>
-    public PrefectDeployment PutDeployment(string pipeline, FlowDefinition definition, DateTimeOffset now)
+    public PrefectDeployment PutDeployment(string pipeline, FlowDefinition definition, DateTimeOffset now) =>
+        PutDeployment(_pipelineFlow, pipeline, definition, now);
+
+    /// <summary>Adds (or replaces the definition of) the deployment <c>{flow}/{name}</c>; a new one gets a new id.</summary>
+    public PrefectDeployment PutDeployment(string flowName, string name, FlowDefinition definition, DateTimeOffset now)
     {
-        if (_deployments.TryGetValue(pipeline, out var existing))
+        if (_deployments.TryGetValue((flowName, name), out var existing))
         {
-            var updated = existing with { Definition = definition };
-            _deployments[pipeline] = updated;
+            var updated = existing with { Definition = definition, Updated = now };
+            _deployments[(flowName, name)] = updated;
             _deploymentsById[updated.Id] = updated;
             return updated;
         }
 
-        var deployment = new PrefectDeployment(Guid.NewGuid(), pipeline, now, "1.0.0", Guid.NewGuid(), definition);
-        _deployments[pipeline] = deployment;
+        var deployment = new PrefectDeployment(Guid.NewGuid(), flowName, FlowIdFor(flowName), name, now, now, "1.0.0", Guid.NewGuid(), definition,
+            flowName == _pipelineFlow);
+        _deployments[(flowName, name)] = deployment;
         _deploymentsById[deployment.Id] = deployment;
-        _byDeployment[deployment.Id] = new RunList();
         return deployment;
     }
 
-    public PrefectDeployment? Deployment(string pipeline) => _deployments.GetValueOrDefault(pipeline);
+    /// <summary>The pipeline's deployment (a deployment of the pipelines' flow).</summary>
+    public PrefectDeployment? Deployment(string pipeline) => Deployment(_pipelineFlow, pipeline);
+
+    public PrefectDeployment? Deployment(string flowName, string name) => _deployments.GetValueOrDefault((flowName, name));
 
     public PrefectDeployment? Deployment(Guid id) => _deploymentsById.GetValueOrDefault(id);
 
-    public RunList RunsOf(Guid deploymentId) => _byDeployment.TryGetValue(deploymentId, out var list) ? list : new RunList();
+    /// <summary>Whether the flow has a deployment (<c>flows.deployment.is_null_</c>).</summary>
+    public bool HasDeployments(Guid flowId) => _deployments.Values.Any(d => d.FlowId == flowId);
+
+    public RunList RunsOf(Guid deploymentId) => Runs.OfDeployment(deploymentId);
+
+    /// <summary>
+    /// Removes the deployment record. Its runs are the caller's business: Prefect deletes the SCHEDULED ones and
+    /// leaves the rest pointing at the id that no longer exists (<c>flow_run.deployment_id</c> has no foreign key).
+    /// </summary>
+    public PrefectDeployment? RemoveDeployment(Guid id)
+    {
+        if (!_deploymentsById.Remove(id, out var deployment))
+        {
+            return null;
+        }
+
+        _deployments.Remove((deployment.FlowName, deployment.Name));
+        _queues.Remove(id);
+        return deployment;
+    }
 
     public StoredFlowRun? Get(Guid id) => _byId.GetValueOrDefault(id);
 
@@ -101,10 +150,11 @@ internal sealed class PrefectStore
     /// <summary>A new run, or the existing one holding the (flow, idempotency key) pair (201 vs 200).</summary>
     public (StoredFlowRun Run, bool Created) Create(PrefectDeployment deployment, Func<long, StoredFlowRun> make, string? idempotencyKey, Guid flowId)
     {
-        _created.TryGetValue(deployment.Name, out var counts);
+        var key = (deployment.FlowName, deployment.Name);
+        _created.TryGetValue(key, out var counts);
         if (idempotencyKey is not null && _byKey.TryGetValue((flowId, idempotencyKey), out var existing))
         {
-            _created[deployment.Name] = (counts.Created, counts.Repeats + 1);
+            _created[key] = (counts.Created, counts.Repeats + 1);
             return (existing, false);
         }
 
@@ -115,19 +165,14 @@ internal sealed class PrefectStore
             QueueOf(deployment, limit).Join(run);
         }
 
-        _created[deployment.Name] = (counts.Created + 1, counts.Repeats);
+        _created[key] = (counts.Created + 1, counts.Repeats);
         return (run, true);
     }
 
     /// <summary>Adds runs that are not counted as created (seeding, the scheduler).</summary>
     public void AddUncounted(List<StoredFlowRun> runs)
     {
-        All.AddRange(runs);
-        foreach (var group in runs.Where(r => r.Deployment is not null).GroupBy(r => r.Deployment!.Id))
-        {
-            _byDeployment[group.Key].AddRange(group.ToList());
-        }
-
+        Runs.AddRange(runs);
         _byId.EnsureCapacity(_byId.Count + runs.Count);
         _bySeq.EnsureCapacity(_bySeq.Count + runs.Count);
         foreach (var run in runs)
@@ -138,12 +183,7 @@ internal sealed class PrefectStore
 
     public void Insert(StoredFlowRun run)
     {
-        All.Insert(run);
-        if (run.Deployment is { } d)
-        {
-            _byDeployment[d.Id].Insert(run);
-        }
-
+        Runs.Insert(run);
         Index(run);
     }
 
@@ -170,11 +210,7 @@ internal sealed class PrefectStore
             return null;
         }
 
-        All.Remove(run);
-        if (run.Deployment is { } d)
-        {
-            _byDeployment[d.Id].Remove(run);
-        }
+        Runs.Remove(run);
 
         if (run.IdempotencyKey is { } key && _byKey.TryGetValue((run.FlowId, key), out var holder) && holder == run)
         {
@@ -188,10 +224,12 @@ internal sealed class PrefectStore
         return run;
     }
 
-    public PrefectPipelineCounts Counts(string pipeline)
+    public PrefectPipelineCounts Counts(string pipeline) => Counts(_pipelineFlow, pipeline);
+
+    public PrefectPipelineCounts Counts(string flowName, string name)
     {
-        _created.TryGetValue(pipeline, out var c);
-        var runs = _deployments.TryGetValue(pipeline, out var d) ? RunsOf(d.Id).Count : 0;
+        _created.TryGetValue((flowName, name), out var c);
+        var runs = _deployments.TryGetValue((flowName, name), out var d) ? RunsOf(d.Id).Count : 0;
         return new PrefectPipelineCounts(runs, c.Created, c.Repeats);
     }
 

@@ -15,24 +15,28 @@ namespace DhubBatches.Emulator.Prefect.Store;
 internal sealed class RunFactory
 {
     private readonly PrefectStore _store;
-    private readonly Func<string, TimeSpan> _stepOf;
-    private readonly Func<string> _flowName;
+    private readonly Func<PrefectDeployment, TimeSpan> _stepOf;
     private readonly Dictionary<Guid, int> _lastSlot = new();
 
-    public RunFactory(PrefectStore store, Func<string, TimeSpan> stepOf, Func<string> flowName)
+    public RunFactory(PrefectStore store, Func<PrefectDeployment, TimeSpan> stepOf)
     {
         _store = store;
         _stepOf = stepOf;
-        _flowName = flowName;
     }
 
     public void Clear() => _lastSlot.Clear();
 
-    /// <summary>The deployment's own <c>parameters</c>, merged under every run's.</summary>
-    public static JsonObject DeploymentParameters(PrefectDeployment deployment) => new() { ["pipeline_id"] = deployment.Name };
+    /// <summary>The deployment's own <c>parameters</c>, merged under every run's (a fresh copy: callers change it).</summary>
+    public static JsonObject DeploymentParameters(PrefectDeployment deployment) =>
+        deployment.Definition.DeploymentParameters is { } set
+            ? (JsonObject)set.DeepClone()
+            : new JsonObject { ["pipeline_id"] = deployment.Name };
+
+    /// <summary>The tags a deployment has when its definition names none.</summary>
+    public static readonly IReadOnlyList<string> DefaultDeploymentTags = new[] { "pipeline" };
 
     /// <summary>Deployment tags; a run's tags are their union with its own.</summary>
-    public static readonly string[] DeploymentTags = { "pipeline" };
+    public static IReadOnlyList<string> DeploymentTags(PrefectDeployment deployment) => deployment.Definition.Tags ?? DefaultDeploymentTags;
 
     /// <summary>A run for <c>create_flow_run</c>: parameters shallow-merged over the deployment's, tags unioned.</summary>
     public StoredFlowRun Manual(PrefectDeployment deployment, long seq, string? name, JsonObject parameters, IEnumerable<string> tags,
@@ -44,7 +48,7 @@ internal sealed class RunFactory
             merged[key] = value?.DeepClone();
         }
 
-        return Make(deployment, seq, name, merged, DeploymentTags.Concat(tags).Distinct().ToArray(), idempotencyKey, now, scheduledTime ?? now, false);
+        return Make(deployment, seq, name, merged, DeploymentTags(deployment).Concat(tags).Distinct().ToArray(), idempotencyKey, now, scheduledTime ?? now, false);
     }
 
     /// <summary>Adds history that is not counted as created: finished runs dated in the past, one second apart, oldest first.</summary>
@@ -56,23 +60,25 @@ internal sealed class RunFactory
         var parameters = DeploymentParameters(deployment);
         var json = parameters.ToJsonString();
         var callNames = FlowParameters.CallOrder(deployment.Definition, parameters.Select(p => p.Key));
+        var tags = DeploymentTags(deployment).ToArray();
         var runs = new List<StoredFlowRun>(count);
         for (var i = 0; i < count; i++)
         {
             var created = finished ? now - settle - TimeSpan.FromSeconds(count - i) : now - TimeSpan.FromTicks(count - i);
-            runs.Add(Make(deployment, _store.NextSeq(), null, json, callNames, DeploymentTags, null, created, created, false));
+            runs.Add(Make(deployment, _store.NextSeq(), null, json, callNames, tags, null, created, created, false));
         }
 
         _store.AddUncounted(runs);
     }
 
     /// <summary>
-    /// The scheduler: for each scheduled deployment, the runs up to <c>FutureRuns</c> slots ahead of now exist
-    /// (created when their slot entered that window), plus, from the start, a few past ones. Idempotent.
+    /// The scheduler: for each deployment with an active interval schedule that is not paused, the runs up to
+    /// <c>FutureRuns</c> slots ahead of now exist (created when their slot entered that window), plus, from the
+    /// start, a few past ones. Idempotent. Cron and rrule schedules are shown but never produce runs.
     /// </summary>
     public void ScheduleTick(DateTimeOffset now)
     {
-        foreach (var deployment in _store.Deployments.Where(d => d.Definition.Schedule is not null).ToList())
+        foreach (var deployment in _store.Deployments.Where(Schedules).ToList())
         {
             var schedule = deployment.Definition.Schedule!;
             var ahead = schedule.Interval * schedule.FutureRuns;
@@ -104,11 +110,14 @@ internal sealed class RunFactory
         }
     }
 
+    private static bool Schedules(PrefectDeployment d) =>
+        d.Definition.Schedule is { Kind: ScheduleKind.Interval, Active: true } && !d.Definition.Paused;
+
     private StoredFlowRun Scheduled(PrefectDeployment deployment, DateTimeOffset slot, DateTimeOffset created) =>
-        Make(deployment, _store.NextSeq(), null, DeploymentParameters(deployment), new[] { "auto-scheduled" }.Concat(DeploymentTags).ToArray(),
+        Make(deployment, _store.NextSeq(), null, DeploymentParameters(deployment), new[] { "auto-scheduled" }.Concat(DeploymentTags(deployment)).ToArray(),
             $"scheduled {deployment.Id} {deployment.ScheduleId} {PrefectDialect.PythonDateTime(slot)}", created, slot, true);
 
-    private TimeSpan StepOf(PrefectDeployment deployment) => _stepOf(deployment.Name);
+    private TimeSpan StepOf(PrefectDeployment deployment) => _stepOf(deployment);
 
     private StoredFlowRun Make(PrefectDeployment deployment, long seq, string? name, JsonObject parameters, string[] tags, string? key,
         DateTimeOffset created, DateTimeOffset expectedStart, bool autoScheduled) =>
@@ -119,7 +128,6 @@ internal sealed class RunFactory
         string[] tags, string? key, DateTimeOffset created, DateTimeOffset expectedStart, bool autoScheduled)
     {
         var id = NewRunId();
-        var flowName = _flowName();
         return new StoredFlowRun
         {
             Id = id,
@@ -127,8 +135,8 @@ internal sealed class RunFactory
             Name = name ?? ScriptWriter.Slug(Guid.NewGuid()),
             Deployment = deployment,
             Definition = deployment.Definition,
-            FlowName = flowName,
-            FlowId = _store.FlowIdFor(flowName),
+            FlowName = deployment.FlowName,
+            FlowId = deployment.FlowId,
             Created = created,
             ExpectedStart = expectedStart,
             Step = StepOf(deployment),

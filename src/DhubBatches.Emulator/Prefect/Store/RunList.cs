@@ -28,7 +28,10 @@ internal sealed class RunList
         _runs.Insert(index < 0 ? ~index : index, run);
     }
 
-    /// <summary>Appends runs already in order (seeding), sorting only when they interleave with stored ones.</summary>
+    /// <summary>
+    /// Adds a batch (seeding, the scheduler). Runs later than every stored one are appended; otherwise the batch is
+    /// merged into the tail it overlaps, so seeding many deployments over the same hours stays linear.
+    /// </summary>
     public void AddRange(List<StoredFlowRun> runs)
     {
         if (runs.Count == 0)
@@ -36,11 +39,36 @@ internal sealed class RunList
             return;
         }
 
-        var needsSort = _runs.Count > 0 && Compare(_runs[^1], runs[0]) > 0;
-        _runs.AddRange(runs);
-        if (needsSort)
+        if (!IsOrdered(runs))
         {
-            _runs.Sort(Order);
+            runs.Sort(Order);
+        }
+
+        if (_runs.Count == 0 || Compare(_runs[^1], runs[0]) <= 0)
+        {
+            _runs.AddRange(runs);
+            return;
+        }
+
+        var index = _runs.BinarySearch(runs[0], Order);
+        var from = index < 0 ? ~index : index;
+        var tail = _runs.GetRange(from, _runs.Count - from);
+        _runs.RemoveRange(from, tail.Count);
+        _runs.EnsureCapacity(_runs.Count + tail.Count + runs.Count);
+        int i = 0, j = 0;
+        while (i < tail.Count && j < runs.Count)
+        {
+            _runs.Add(Compare(tail[i], runs[j]) <= 0 ? tail[i++] : runs[j++]);
+        }
+
+        for (; i < tail.Count; i++)
+        {
+            _runs.Add(tail[i]);
+        }
+
+        for (; j < runs.Count; j++)
+        {
+            _runs.Add(runs[j]);
         }
     }
 
@@ -111,6 +139,19 @@ internal sealed class RunList
         }
 
         return lo;
+    }
+
+    private static bool IsOrdered(List<StoredFlowRun> runs)
+    {
+        for (var i = 1; i < runs.Count; i++)
+        {
+            if (Compare(runs[i - 1], runs[i]) > 0)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static int Compare(StoredFlowRun a, StoredFlowRun b)

@@ -6,16 +6,6 @@ using DhubBatches.Emulator.Prefect.Runs;
 
 namespace DhubBatches.Emulator.Prefect.Store;
 
-/// <summary>A deployment <c>{flow}/{pipeline}</c>: one per registered pipeline, running that pipeline's flow definition.</summary>
-internal sealed record PrefectDeployment(Guid Id, string Name, DateTimeOffset Created, string Version, Guid WorkQueueId, FlowDefinition Definition)
-{
-    /// <summary>The interval schedule's id (<c>schedules[0].id</c>), stable for the deployment.</summary>
-    public Guid ScheduleId { get; } = Guid.NewGuid();
-
-    /// <summary>The deployment's concurrency limit id, when it has a limit.</summary>
-    public Guid ConcurrencyLimitId { get; } = Guid.NewGuid();
-}
-
 /// <summary>What a client's set_state made happen to a run, in the order it happened.</summary>
 internal enum InterventionKind
 {
