@@ -20,7 +20,7 @@ public sealed class Pipeline
         Defaults = new ParameterDefaults(snapshot.Defaults);
         Paused = snapshot.Paused;
         Schedule = snapshot.Schedule;
-        Tags = snapshot.Tags.ToArray();
+        Tags = new TagList(snapshot.Tags.ToList());
         Description = snapshot.Description;
         Connection = connection;
         Warnings = snapshot.Warnings;
@@ -50,7 +50,7 @@ public sealed class Pipeline
     /// <summary>Its schedules as one line, e.g. <c>cron 0 2 * * * (UTC)</c>; null when it has none.</summary>
     public string? Schedule { get; }
 
-    public string[] Tags { get; }
+    public TagList Tags { get; }
 
     public string? Description { get; }
 
