@@ -59,6 +59,10 @@ public class PrefectFleetTests
         Assert.NotEmpty(await emu.LogsAsync(run.Str("id")));
         Assert.Equal(0, emu.State.Prefect.Counts("orders").Created);
         Assert.Equal(1, emu.State.Prefect.Counts("other-flow", "orders").Created);
+        using var control = new System.Net.Http.HttpClient { BaseAddress = emu.Server.BaseUri };
+        var stats = await RunningEmulator.ReadJsonAsync(await control.GetAsync("_emulator/prefect/stats"));
+        Assert.Equal(1, stats.GetProperty("flowDeployments").GetProperty("other-flow/orders").Int("created"));
+        Assert.Equal(0, stats.GetProperty("pipelines").GetProperty("orders").Int("created"));
         AssertAnswersFitPrefectsSchema(emu);
     }
 

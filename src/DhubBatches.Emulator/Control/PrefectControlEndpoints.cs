@@ -41,6 +41,7 @@ internal static class PrefectControlEndpoints
             {
                 version = prefect.Version,
                 pipelines = state.Pipelines.ToDictionary(p => p, prefect.Counts, StringComparer.Ordinal),
+                flowDeployments = prefect.OtherFlowDeployments().ToDictionary(d => d.Flow + "/" + d.Name, d => prefect.Counts(d.Flow, d.Name), StringComparer.Ordinal),
                 setStateCalls = prefect.SetStateCalls.Count,
                 deletedRuns = prefect.DeletedRuns,
                 runsExamined = prefect.RunsExamined,

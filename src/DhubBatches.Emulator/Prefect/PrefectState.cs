@@ -178,6 +178,15 @@ public sealed class PrefectState
         }
     }
 
+    /// <summary>Deployments of flows other than the pipelines' one, as (flow, name), sorted.</summary>
+    public IReadOnlyList<(string Flow, string Name)> OtherFlowDeployments()
+    {
+        lock (Store.Lock)
+        {
+            return Store.Deployments.Where(d => !d.IsPipeline).Select(d => (d.FlowName, d.Name)).Order().ToArray();
+        }
+    }
+
     /// <summary>
     /// <c>DELETE /deployments/{id}</c> (<c>models/deployments.py</c> <c>delete_deployment</c>): the deployment goes, and so
     /// do its runs that are SCHEDULED now (Prefect 3 spares AwaitingConcurrencySlot and runs that already ran). Its
