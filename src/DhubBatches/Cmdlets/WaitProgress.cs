@@ -37,7 +37,8 @@ internal sealed class WaitProgress
     /// <summary>False while the last update is too recent to show another.</summary>
     public bool IsDue => !_sinceLast.IsRunning || _sinceLast.Elapsed >= s_interval;
 
-    public void Show(IReadOnlyList<Batch> pending, int total)
+    /// <summary>The bars of the batches still waited on, out of <paramref name="total"/>; a thousand job waits call it every round, so it allocates nothing for a bar that has not changed.</summary>
+    public void Show(IReadOnlyList<WaitEntry> pending, int total)
     {
         if (!IsDue)
         {
@@ -58,8 +59,9 @@ internal sealed class WaitProgress
             }
             parent = OverallId;
         }
-        foreach (var batch in pending.Take(MaxBatchBars))
+        for (var i = 0; i < pending.Count && i < MaxBatchBars; i++)
         {
+            var batch = pending[i].Latest;
             var id = BarOf(batch);
             if (_drawn.TryGetValue(id, out var drawn) && ReferenceEquals(drawn, batch))
             {

@@ -128,10 +128,7 @@ internal sealed class WaitState
         {
             WarnStuck(elapsed);
         }
-        if (_progress.IsDue)
-        {
-            _progress.Show(Pending.Select(e => e.Latest).ToList(), _total);
-        }
+        _progress.Show(Pending, _total);
     }
 
     /// <summary>-Timeout has passed and the last look is done: each batch still unfinished is output with DhubWaitTimeout.</summary>
