@@ -21,8 +21,6 @@ internal sealed class JobLog : IEngineLog
 
     public bool IsVerboseEnabled { get; }
 
-    public bool IsDebugEnabled => _debug;
-
     public void Verbose(string message)
     {
         if (IsVerboseEnabled)
