@@ -344,6 +344,24 @@ Describe '-AsJob (<Name>)' -Tag 'AsJob' -ForEach $Backends {
             (Get-DhubBatch -PipelineId $Slow -BatchId $batch.Id).IsComplete | Should -BeFalse
         }
 
+        It 'Disconnect-Dhub while the job reads: it goes on through the connection it started with, every line once' {
+            Add-EmulatorPipeline $T 'log-disconnect' -StepSeconds 1
+            $batch = Start-DhubBatch -PipelineId 'log-disconnect'
+            $job = $batch | Get-DhubBatchLog -Follow -AsJob -PollingInterval 0.2
+            Wait-TestCondition { $job.Output.Count -gt 0 } -TimeoutSec 30 | Should -BeTrue -Because 'the worker writes its lines before the tasks run'
+            (Get-DhubBatch -PipelineId 'log-disconnect' -BatchId $batch.Id).IsComplete | Should -BeFalse -Because 'lines are still to come'
+            $atDisconnect = $job.Output.Count
+            Disconnect-Dhub # closes the engine the job's reader was made by
+            $null = $job | Wait-Job -Timeout 60
+            $job.State | Should -Be 'Completed'
+            $result = Receive-TestJob $job
+            $result.ErrorIds | Should -BeNullOrEmpty
+            Connect-TestBackend $T
+            $expected = @(Get-DhubBatchLog -PipelineId 'log-disconnect' -BatchId $batch.Id)
+            $expected.Count | Should -BeGreaterThan $atDisconnect -Because 'the job read lines after the disconnect'
+            @($result.Output | ForEach-Object Message) | Should -Be @($expected | ForEach-Object Message)
+        }
+
         It 'a missing batch fails in the job as without -AsJob: DhubBatchNotFound in Receive-Job' {
             $expected = @(Get-DhubBatchLog -PipelineId 'orders' -BatchId $T.MissingBatchId -Follow -PollingInterval 0.2 -ErrorVariable direct -ErrorAction SilentlyContinue)
             $job = Get-DhubBatchLog -PipelineId 'orders' -BatchId $T.MissingBatchId -Follow -AsJob -PollingInterval 0.2

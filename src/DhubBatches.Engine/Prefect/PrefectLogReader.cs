@@ -34,6 +34,24 @@ internal sealed class PrefectLogReader : IBatchLogReader
 
     public bool HasMore { get; private set; }
 
+    public IBatchLogReader ContinueOn(IBatchEngine engine)
+    {
+        var next = new PrefectLogReader((PrefectEngine)engine, _request)
+        {
+            _taskRunFilter = _taskRunFilter,
+            _cursor = _cursor,
+            _started = _started,
+            _fullPageOfSeen = _fullPageOfSeen,
+            HasMore = HasMore,
+        };
+        foreach (var pair in _stepOfTaskRun)
+        {
+            next._stepOfTaskRun[pair.Key] = pair.Value;
+        }
+        next._seenAtCursor.UnionWith(_seenAtCursor);
+        return next;
+    }
+
     public async Task<bool> IsBatchCompleteAsync(CancellationToken cancellationToken)
     {
         var run = await _engine.RunOfPipelineAsync(_request.PipelineId, _request.BatchId, cancellationToken).ConfigureAwait(false);

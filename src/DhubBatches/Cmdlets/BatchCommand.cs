@@ -1,8 +1,12 @@
 using System;
+using System.Collections.Generic;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
+using System.Threading;
+using System.Threading.Tasks;
 using DhubBatches.Connections;
 using DhubBatches.Contract;
+using DhubBatches.Jobs;
 
 namespace DhubBatches.Cmdlets;
 
@@ -92,22 +96,34 @@ public abstract class BatchCommand : DhubCmdlet
     }
 
     /// <summary>
-    /// -AsJob: hands <paramref name="work"/> (what the command would still do after its checks and first request) to a
-    /// new <see cref="DhubJob"/>, registers it for Get-Job and writes it. Call on the pipeline thread.
+    /// -AsJob for a wait: hands the batches (what the command would still wait for after its checks and first
+    /// request) to a new <see cref="DhubJob"/> in the shared loop of job waits, registers the job for Get-Job and
+    /// writes it. Call on the pipeline thread.
     /// </summary>
-    internal void WriteJob(Action<CommandPump> work)
+    internal void WriteWaitJob(IReadOnlyList<Batch> batches, WaitRules rules)
     {
-        // The command's name only: its line may carry -Parameter values that are secrets.
-        var job = new DhubJob(MyInvocation.MyCommand.Name);
-        var pump = NewPump(job);
-        JobRepository.Add(job);
-        job.Start(pump, Runspace.DefaultRunspace?.InstanceId ?? Guid.Empty, work);
+        var job = NewJob();
+        WaitScheduler.Shared.Start(job, RunspaceId, rules, batches);
         WriteObject(job);
     }
 
-    /// <summary>A wait run by a job: it writes to the job, and reads with the connection's shared refresher.</summary>
-    internal static BatchWaiter JobWaiter(CommandPump pump, TimeSpan? timeout, TimeSpan interval, bool any = false) =>
-        new BatchWaiter(pump.Output, pump, timeout, interval, any) { RefresherSource = SharedRefreshers.For, PaceFromAnswer = true };
+    /// <summary>-AsJob for work that is not a wait (a log follow): <paramref name="work"/> runs as the job, asynchronously, writing to it.</summary>
+    internal void WriteJob(Func<DhubJob, CancellationToken, Task> work)
+    {
+        var job = NewJob();
+        job.Start(RunspaceId, token => work(job, token));
+        WriteObject(job);
+    }
+
+    private DhubJob NewJob()
+    {
+        // The command's name only: its line may carry -Parameter values that are secrets.
+        var job = new DhubJob(MyInvocation.MyCommand.Name, WantsVerbose, WantsDebug);
+        JobRepository.Add(job);
+        return job;
+    }
+
+    private static Guid RunspaceId => Runspace.DefaultRunspace?.InstanceId ?? Guid.Empty;
 
     /// <summary>-AsJob hands off a wait: without the switch that makes the command wait, there is nothing to hand off.</summary>
     internal void RequireWaitForJob(bool asJob, bool waits, string waitSwitch)

@@ -34,9 +34,6 @@ internal sealed class CommandPump : IDisposable
 
     public bool IsVerbose => _sink.IsVerboseEnabled;
 
-    /// <summary>Where this pump writes: the command, or the job it handed its work to.</summary>
-    public ICommandStreams Output => _command;
-
     public void Stop() => _stopping.Cancel();
 
     /// <summary>Begins a call whose engine log goes to this command's streams, without waiting for it.</summary>

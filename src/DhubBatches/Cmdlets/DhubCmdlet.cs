@@ -31,12 +31,11 @@ public abstract class DhubCmdlet : PSCmdlet, IDisposable, ICommandStreams
         }
     }
 
-    /// <summary>
-    /// A pump for work handed off to a job: it writes to <paramref name="streams"/> and keeps this command's
-    /// -Verbose/-Debug choice. Create it on the pipeline thread.
-    /// </summary>
-    internal CommandPump NewPump(ICommandStreams streams) =>
-        new CommandPump(streams, Wants("Verbose", "VerbosePreference"), Wants("Debug", "DebugPreference"));
+    /// <summary>This command's -Verbose choice (the switch, else $VerbosePreference), for a job it hands work to. Read on the pipeline thread.</summary>
+    internal bool WantsVerbose => Wants("Verbose", "VerbosePreference");
+
+    /// <summary>This command's -Debug choice (the switch, else $DebugPreference), for a job it hands work to.</summary>
+    internal bool WantsDebug => Wants("Debug", "DebugPreference");
 
     /// <summary>Cancelled when the user presses Ctrl+C or the pipeline is stopped.</summary>
     protected CancellationToken StopToken => Pump.StopToken;

@@ -68,13 +68,14 @@ public sealed class GetDhubBatchLogCommand : BatchCommand
             var connection = ConnectionFor();
             Require(connection, EngineFeature.Logs, "read batch logs",
                 "The dhub Batches API keeps no logs; see how each step went with (Get-DhubBatch -PipelineId <id> -BatchId <id>).Steps.");
-            var reader = connection.Engine.CreateLogReader(new LogRequest(PipelineId, BatchId)
+            var engine = connection.Engine;
+            var reader = engine.CreateLogReader(new LogRequest(PipelineId, BatchId)
             {
                 Steps = Step,
                 MinimumLevel = MinimumLevel.HasValue ? (int)MinimumLevel.Value : (int?)null,
                 Tail = Tail > 0 ? Tail : (int?)null,
             });
-            var follow = new LogFollow(PipelineId, BatchId, connection, reader, Follow, TimeSpan.FromSeconds(PollingInterval));
+            var follow = new LogFollow(PipelineId, BatchId, connection, engine, reader, Follow, TimeSpan.FromSeconds(PollingInterval));
             if (AsJob)
             {
                 _toFollow.Add(follow);
@@ -91,77 +92,21 @@ public sealed class GetDhubBatchLogCommand : BatchCommand
             return;
         }
         var follows = _toFollow.ToArray();
-        WriteJob(pump =>
+        WriteJob(async (job, token) =>
         {
+            ICommandStreams output = job;
             foreach (var follow in follows)
             {
                 try
                 {
-                    follow.Run(pump, pump.Output);
+                    await follow.RunAsync(output, token).ConfigureAwait(false);
                 }
                 catch (DhubException ex) when (ex.Kind != DhubErrorKind.DhubNotConnected)
                 {
                     // As without -AsJob: one batch's error costs only that batch.
-                    pump.Output.WriteError(DhubErrors.Record(ex, Batch.Placeholder(follow.PipelineId, follow.BatchId, follow.Connection)));
+                    output.WriteError(DhubErrors.Record(ex, Batch.Placeholder(follow.PipelineId, follow.BatchId, follow.Connection)));
                 }
             }
         });
-    }
-
-    /// <summary>One batch's log: read what there is, and with -Follow keep reading until the batch is complete.</summary>
-    private sealed class LogFollow
-    {
-        private readonly IBatchLogReader _reader;
-        private readonly bool _follow;
-        private readonly TimeSpan _interval;
-
-        public LogFollow(string pipelineId, string batchId, DhubConnection connection, IBatchLogReader reader, bool follow, TimeSpan interval)
-        {
-            PipelineId = pipelineId;
-            BatchId = batchId;
-            Connection = connection;
-            _reader = reader;
-            _follow = follow;
-            _interval = interval;
-        }
-
-        public string PipelineId { get; }
-
-        public string BatchId { get; }
-
-        public DhubConnection Connection { get; }
-
-        public void Run(CommandPump pump, ICommandStreams output)
-        {
-            while (true)
-            {
-                WriteLines(pump, output);
-                if (!_follow)
-                {
-                    return;
-                }
-                if (pump.Run(_reader.IsBatchCompleteAsync))
-                {
-                    // Lines written just before the batch ended: print what remains, then return.
-                    WriteLines(pump, output);
-                    return;
-                }
-                pump.Run(token => Task.Delay(_interval, token));
-            }
-        }
-
-        /// <summary>Everything the reader has now, page by page as pages arrive.</summary>
-        private void WriteLines(CommandPump pump, ICommandStreams output)
-        {
-            do
-            {
-                var lines = pump.Run(_reader.ReadAsync);
-                foreach (var line in lines)
-                {
-                    output.WriteObject(new BatchLogEntry(PipelineId, BatchId, line.Step, line.Timestamp, BatchLogEntry.LevelOf(line.Level), line.Message, Connection));
-                }
-            }
-            while (_reader.HasMore);
-        }
     }
 }

@@ -77,16 +77,18 @@ public sealed class RestartDhubBatchCommand : BatchCommand
 
     protected override void Complete()
     {
-        if (_restarted.Count > 0 && AsJob)
+        if (_restarted.Count == 0)
         {
-            var batches = _restarted.ToArray();
-            var timeout = TimeoutFromSeconds(Timeout);
-            var interval = TimeSpan.FromSeconds(PollingInterval);
-            WriteJob(pump => JobWaiter(pump, timeout, interval).Run(batches));
+            return;
         }
-        else if (_restarted.Count > 0)
+        var rules = new WaitRules(TimeoutFromSeconds(Timeout), TimeSpan.FromSeconds(PollingInterval));
+        if (AsJob)
         {
-            new BatchWaiter(this, TimeoutFromSeconds(Timeout), TimeSpan.FromSeconds(PollingInterval)).Run(_restarted);
+            WriteWaitJob(_restarted.ToArray(), rules);
+        }
+        else
+        {
+            new BatchWaiter(this, rules).Run(_restarted);
         }
     }
 }

@@ -99,16 +99,18 @@ public sealed class StartDhubBatchCommand : BatchCommand
 
     protected override void Complete()
     {
-        if (Wait && _toWaitFor.Count > 0 && AsJob)
+        if (!Wait || _toWaitFor.Count == 0)
         {
-            var batches = _toWaitFor.ToArray();
-            var timeout = TimeoutFromSeconds(Timeout);
-            var interval = TimeSpan.FromSeconds(PollingInterval);
-            WriteJob(pump => JobWaiter(pump, timeout, interval).Run(batches));
+            return;
         }
-        else if (Wait && _toWaitFor.Count > 0)
+        var rules = new WaitRules(TimeoutFromSeconds(Timeout), TimeSpan.FromSeconds(PollingInterval));
+        if (AsJob)
         {
-            new BatchWaiter(this, TimeoutFromSeconds(Timeout), TimeSpan.FromSeconds(PollingInterval)).Run(_toWaitFor);
+            WriteWaitJob(_toWaitFor.ToArray(), rules);
+        }
+        else
+        {
+            new BatchWaiter(this, rules).Run(_toWaitFor);
         }
     }
 

@@ -94,32 +94,20 @@ public sealed class StopDhubBatchCommand : BatchCommand
         {
             return;
         }
-        if (AsJob)
-        {
-            WriteJob(StoppedWait(_stopped.ToArray()));
-            return;
-        }
         // A stopped batch is expected to end unfinished, so that is no failure here; only a timeout is reported.
-        new BatchWaiter(this, TimeoutFromSeconds(Timeout), s_pollInterval)
+        var rules = new WaitRules(TimeoutFromSeconds(Timeout), s_pollInterval)
         {
             WriteBatches = PassThru,
             ReportFailures = false,
             WarnStuckStops = true,
-        }.Run(_stopped);
-    }
-
-    /// <summary>-AsJob: the same wait as Complete's, in a job.</summary>
-    private Action<CommandPump> StoppedWait(Batch[] stopped)
-    {
-        var timeout = TimeoutFromSeconds(Timeout);
-        var passThru = PassThru.IsPresent;
-        return pump =>
-        {
-            var waiter = JobWaiter(pump, timeout, s_pollInterval);
-            waiter.WriteBatches = passThru;
-            waiter.ReportFailures = false;
-            waiter.WarnStuckStops = true;
-            waiter.Run(stopped);
         };
+        if (AsJob)
+        {
+            WriteWaitJob(_stopped.ToArray(), rules);
+        }
+        else
+        {
+            new BatchWaiter(this, rules).Run(_stopped);
+        }
     }
 }

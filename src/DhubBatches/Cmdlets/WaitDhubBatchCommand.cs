@@ -79,17 +79,18 @@ public sealed class WaitDhubBatchCommand : BatchCommand
 
     protected override void Complete()
     {
-        if (_batches.Count > 0 && AsJob)
+        if (_batches.Count == 0)
         {
-            var batches = _batches.ToArray();
-            var timeout = TimeoutFromSeconds(Timeout);
-            var interval = TimeSpan.FromSeconds(PollingInterval);
-            var any = Any.IsPresent;
-            WriteJob(pump => JobWaiter(pump, timeout, interval, any).Run(batches));
+            return;
         }
-        else if (_batches.Count > 0)
+        var rules = new WaitRules(TimeoutFromSeconds(Timeout), TimeSpan.FromSeconds(PollingInterval), Any);
+        if (AsJob)
         {
-            new BatchWaiter(this, TimeoutFromSeconds(Timeout), TimeSpan.FromSeconds(PollingInterval), Any).Run(_batches);
+            WriteWaitJob(_batches.ToArray(), rules);
+        }
+        else
+        {
+            new BatchWaiter(this, rules).Run(_batches);
         }
     }
 }

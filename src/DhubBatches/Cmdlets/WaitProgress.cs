@@ -8,7 +8,9 @@ namespace DhubBatches.Cmdlets;
 
 /// <summary>
 /// The progress display of a wait: an overall bar when there are several batches, one bar per batch (the first few),
-/// a child bar per step. Throttled to a few updates a second; every bar shown gets its Completed record.
+/// a child bar per step. Throttled to a few updates a second; every bar shown gets its Completed record. A bar is
+/// written again only when what it shows changed: the display keeps the last record of each bar, and a job's Progress
+/// would otherwise fill with copies every round.
 /// </summary>
 internal sealed class WaitProgress
 {
@@ -20,16 +22,25 @@ internal sealed class WaitProgress
     private static readonly TimeSpan s_interval = TimeSpan.FromMilliseconds(250);
 
     private readonly ICommandStreams _host;
-    private readonly Dictionary<string, int> _ids = new Dictionary<string, int>(StringComparer.Ordinal);
+    // Keyed by the objects themselves, not by text built from them: looking a bar up costs no allocation.
+    private readonly Dictionary<(DhubConnection, string, string), int> _batchIds = new Dictionary<(DhubConnection, string, string), int>();
+    private readonly Dictionary<(int, string), int> _stepIds = new Dictionary<(int, string), int>();
     private readonly Dictionary<int, ProgressRecord> _shown = new Dictionary<int, ProgressRecord>();
+    /// <summary>The Batch each batch bar last showed: a wait keeps the same Batch while nothing about it changes.</summary>
+    private readonly Dictionary<int, Batch> _drawn = new Dictionary<int, Batch>();
     private readonly Stopwatch _sinceLast = new Stopwatch();
     private int _nextId = OverallId + 1;
+    private int _doneShown = -1;
 
     public WaitProgress(ICommandStreams host) => _host = host;
 
-    public void Show(IReadOnlyList<Batch> pending, int total)
+    /// <summary>False while the last update is too recent to show another.</summary>
+    public bool IsDue => !_sinceLast.IsRunning || _sinceLast.Elapsed >= s_interval;
+
+    /// <summary>The bars of the batches still waited on, out of <paramref name="total"/>; a thousand job waits call it every round, so it allocates nothing for a bar that has not changed.</summary>
+    public void Show(IReadOnlyList<WaitEntry> pending, int total)
     {
-        if (_sinceLast.IsRunning && _sinceLast.Elapsed < s_interval)
+        if (!IsDue)
         {
             return;
         }
@@ -38,15 +49,25 @@ internal sealed class WaitProgress
         if (total > 1)
         {
             var done = total - pending.Count;
-            Write(OverallId, new ProgressRecord(OverallId, "Waiting for batches", $"{done} of {total} complete")
+            if (done != _doneShown)
             {
-                PercentComplete = done * 100 / total,
-            });
+                _doneShown = done;
+                Write(OverallId, new ProgressRecord(OverallId, "Waiting for batches", $"{done} of {total} complete")
+                {
+                    PercentComplete = done * 100 / total,
+                });
+            }
             parent = OverallId;
         }
-        foreach (var batch in pending.Take(MaxBatchBars))
+        for (var i = 0; i < pending.Count && i < MaxBatchBars; i++)
         {
-            var id = IdOf(KeyOf(batch));
+            var batch = pending[i].Latest;
+            var id = BarOf(batch);
+            if (_drawn.TryGetValue(id, out var drawn) && ReferenceEquals(drawn, batch))
+            {
+                continue;
+            }
+            _drawn[id] = batch;
             var finished = batch.Steps.Count(s => s.IsFinished);
             var running = batch.Steps.FirstOrDefault(s => s.State == StepState.Running);
             var status = batch.StateText + (running != null ? " - " + running.Name : string.Empty);
@@ -57,7 +78,7 @@ internal sealed class WaitProgress
             });
             foreach (var step in batch.Steps)
             {
-                var stepId = IdOf(KeyOf(batch) + "\n" + step.Name);
+                var stepId = StepBarOf(id, step.Name);
                 var text = step.State.ToString().ToLowerInvariant() + (step.Offsets.Count > 0 ? ": " + step.OffsetSummary : string.Empty);
                 Write(stepId, new ProgressRecord(stepId, step.Name, text)
                 {
@@ -71,11 +92,19 @@ internal sealed class WaitProgress
     /// <summary>Removes a completed batch's bars.</summary>
     public void Complete(Batch batch)
     {
+        if (!_batchIds.TryGetValue((batch.Connection, batch.PipelineId, batch.Id), out var id))
+        {
+            return; // never shown
+        }
         foreach (var step in batch.Steps)
         {
-            CompleteKey(KeyOf(batch) + "\n" + step.Name);
+            if (_stepIds.TryGetValue((id, step.Name), out var stepId))
+            {
+                CompleteBar(stepId);
+            }
         }
-        CompleteKey(KeyOf(batch));
+        CompleteBar(id);
+        _drawn.Remove(id);
     }
 
     public void CompleteAll()
@@ -86,13 +115,12 @@ internal sealed class WaitProgress
             _host.WriteProgress(record);
         }
         _shown.Clear();
+        _drawn.Clear();
     }
 
-    private static string KeyOf(Batch batch) => batch.Connection.Uri + "\n" + batch.PipelineId + "\n" + batch.Id;
-
-    private void CompleteKey(string key)
+    private void CompleteBar(int id)
     {
-        if (_ids.TryGetValue(key, out var id) && _shown.TryGetValue(id, out var record))
+        if (_shown.TryGetValue(id, out var record))
         {
             record.RecordType = ProgressRecordType.Completed;
             _host.WriteProgress(record);
@@ -100,12 +128,23 @@ internal sealed class WaitProgress
         }
     }
 
-    private int IdOf(string key)
+    private int BarOf(Batch batch)
     {
-        if (!_ids.TryGetValue(key, out var id))
+        var key = (batch.Connection, batch.PipelineId, batch.Id);
+        if (!_batchIds.TryGetValue(key, out var id))
         {
             id = _nextId++;
-            _ids[key] = id;
+            _batchIds[key] = id;
+        }
+        return id;
+    }
+
+    private int StepBarOf(int batchBar, string step)
+    {
+        if (!_stepIds.TryGetValue((batchBar, step), out var id))
+        {
+            id = _nextId++;
+            _stepIds[(batchBar, step)] = id;
         }
         return id;
     }

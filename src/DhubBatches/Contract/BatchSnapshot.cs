@@ -64,6 +64,52 @@ public sealed class BatchSnapshot
     /// round can tell the batch has not changed and skip reading its steps again; null when the backend has none.
     /// </summary>
     public string? ChangeToken { get; set; }
+
+    /// <summary>
+    /// Whether <paramref name="other"/> says the same about the batch, field by field (a field added here must be
+    /// compared too). dhub hands back a new snapshot every round; a wait keeps its Batch, and writes no progress, for one
+    /// that says nothing new.
+    /// </summary>
+    internal bool SameAs(BatchSnapshot other)
+    {
+        if (ReferenceEquals(this, other))
+        {
+            return true;
+        }
+        if (!string.Equals(PipelineId, other.PipelineId, StringComparison.Ordinal)
+            || !string.Equals(Id, other.Id, StringComparison.Ordinal)
+            || !string.Equals(Name, other.Name, StringComparison.Ordinal)
+            || !string.Equals(Deployment, other.Deployment, StringComparison.Ordinal)
+            || State != other.State
+            || !string.Equals(EngineState, other.EngineState, StringComparison.Ordinal)
+            || StartTime != other.StartTime
+            || EndTime != other.EndTime
+            || Attempt != other.Attempt
+            || StepsRead != other.StepsRead
+            || Outcome != other.Outcome
+            || IsComplete != other.IsComplete
+            || !string.Equals(ChangeToken, other.ChangeToken, StringComparison.Ordinal)
+            || Steps.Count != other.Steps.Count
+            || Warnings.Count != other.Warnings.Count)
+        {
+            return false;
+        }
+        for (var i = 0; i < Warnings.Count; i++)
+        {
+            if (!string.Equals(Warnings[i], other.Warnings[i], StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+        for (var i = 0; i < Steps.Count; i++)
+        {
+            if (!Steps[i].SameAs(other.Steps[i]))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
 }
 
 /// <summary>One step of a <see cref="BatchSnapshot"/>.</summary>
@@ -93,4 +139,25 @@ public sealed class StepSnapshot
 
     /// <summary>Which attempt of the step this is (Prefect's task run <c>run_count</c>); null where the backend has none.</summary>
     public int? Attempt { get; set; }
+
+    internal bool SameAs(StepSnapshot other)
+    {
+        if (!string.Equals(Name, other.Name, StringComparison.Ordinal)
+            || State != other.State
+            || StartTime != other.StartTime
+            || EndTime != other.EndTime
+            || Attempt != other.Attempt
+            || Offsets.Count != other.Offsets.Count)
+        {
+            return false;
+        }
+        for (var i = 0; i < Offsets.Count; i++)
+        {
+            if (!string.Equals(Offsets[i].Key, other.Offsets[i].Key, StringComparison.Ordinal) || Offsets[i].Value != other.Offsets[i].Value)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
 }

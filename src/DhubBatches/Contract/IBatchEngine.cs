@@ -102,4 +102,10 @@ public interface IBatchLogReader
 
     /// <summary>Whether the batch is complete, so no new lines will come (-Follow's stop); reads only the batch's state.</summary>
     Task<bool> IsBatchCompleteAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// A reader that goes on from where this one stopped (no line twice, none skipped) through <paramref name="engine"/>,
+    /// the connection's new engine of the same backend after Disconnect-Dhub or Connect-Dhub closed this reader's.
+    /// </summary>
+    IBatchLogReader ContinueOn(IBatchEngine engine);
 }

@@ -5,7 +5,7 @@ using DhubBatches.Connections;
 namespace DhubBatches.Hosting;
 
 /// <summary>
-/// Remove-Module DhubBatches: stop the runspace's -AsJob jobs (their threads end before the module goes), then close
+/// Remove-Module DhubBatches: stop the runspace's -AsJob jobs (their work ends before the module goes), then close
 /// its connections (their pooled HTTP connections) instead of leaving them to the garbage collector. Other runspaces
 /// that still have the module keep theirs.
 /// </summary>

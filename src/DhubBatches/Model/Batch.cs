@@ -9,7 +9,6 @@ namespace DhubBatches;
 public sealed class Batch
 {
     private readonly BatchOutcome? _engineOutcome;
-    private readonly bool? _engineIsComplete;
 
     internal Batch(BatchSnapshot snapshot, DhubConnection connection)
     {
@@ -30,7 +29,8 @@ public sealed class Batch
         Warnings = snapshot.Warnings;
         Snapshot = snapshot;
         _engineOutcome = snapshot.Outcome;
-        _engineIsComplete = snapshot.IsComplete;
+        // Everything it depends on is fixed here; a wait asks every batch each round.
+        IsComplete = snapshot.IsComplete ?? (State == BatchState.Stop || (Steps.Count > 0 && Steps.All(s => s.IsFinished)));
     }
 
     /// <summary>The pipeline the batch belongs to, as the user named it.</summary>
@@ -48,7 +48,7 @@ public sealed class Batch
     public BatchStepList Steps { get; }
 
     /// <summary>The seed document's rule: every step is success or failed, or the batch state is stop.</summary>
-    public bool IsComplete => _engineIsComplete ?? (State == BatchState.Stop || (Steps.Count > 0 && Steps.All(s => s.IsFinished)));
+    public bool IsComplete { get; }
 
     public BatchOutcome Outcome => _engineOutcome ?? OutcomeFromSteps();
 

@@ -57,6 +57,18 @@ public sealed class DhubConnection : IDisposable
         }
     }
 
+    /// <summary>
+    /// Whether <paramref name="engine"/> is still this connection's engine: false once Disconnect-Dhub or Connect-Dhub
+    /// closed it (the next <see cref="Engine"/> makes a new one). Never makes an engine itself.
+    /// </summary>
+    internal bool IsCurrent(IBatchEngine engine)
+    {
+        lock (_gate)
+        {
+            return ReferenceEquals(_engine, engine);
+        }
+    }
+
     /// <summary><c>&lt;Backend&gt; &lt;Uri&gt;</c>: what a Batch's Connection cell shows in Export-Csv; never the secret.</summary>
     public override string ToString() => Backend + " " + Uri;
 
