@@ -1,5 +1,7 @@
 using DhubBatches.Contract;
 using System.Collections.Generic;
+using System.IO;
+using System.Net.Http;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using System.Threading;
@@ -52,34 +54,57 @@ internal sealed class UnreadableEntry
 /// <summary>
 /// Reads a JSON list answer so that one bad entry costs only itself: the whole list is deserialized at once (the
 /// fast path every healthy answer takes), and only when that fails is it read again entry by entry. An answer that
-/// is not a JSON list at all is still DhubInvalidResponse.
+/// is not a JSON list at all is still DhubInvalidResponse. The body is read here rather than by Refit, which would
+/// copy each page into a new large-object buffer first (a page of flow runs is about 400 KB).
 /// </summary>
 internal static class ListAnswer
 {
-    public static async Task<ListAnswer<T>> ReadAsync<T>(Task<IApiResponse<List<T>>> call, JsonTypeInfo<T> itemType, NotFoundMeaning notFound, CancellationToken cancellationToken)
+    public static async Task<ListAnswer<T>> ReadAsync<T>(Task<IApiResponse<HttpContent>> call, JsonTypeInfo<T> itemType, NotFoundMeaning notFound, CancellationToken cancellationToken)
         where T : class
     {
-        using var response = await ApiCall.ResponseAsync(call, notFound, cancellationToken, keepUnreadableBody: true).ConfigureAwait(false);
-        if (response.Error == null)
+        using var response = await ApiCall.ResponseAsync(call, notFound, cancellationToken).ConfigureAwait(false);
+        var status = (int)(response.StatusCode ?? 0);
+        var content = response.Content;
+        if (content == null || content.Headers.ContentLength == 0)
         {
-            var items = response.Content ?? throw ApiCall.Invalid(response.RequestMessage, (int)(response.StatusCode ?? 0), "the answer had no JSON body");
-            return items.Contains(null!) ? WithoutNulls(items) : new ListAnswer<T>(items, new List<UnreadableEntry>());
+            throw ApiCall.Invalid(response.RequestMessage, status, "the answer had no JSON body");
         }
-        var text = (response.Error as ApiException)?.Content;
+        var listType = (JsonTypeInfo<List<T>>)itemType.Options.GetTypeInfo(typeof(List<T>));
+        List<T>? items;
+        try
+        {
+            using var stream = await OpenAsync(content).ConfigureAwait(false);
+            items = JsonSerializer.Deserialize(stream, listType);
+        }
+        catch (JsonException)
+        {
+            return await EntryByEntryAsync(response.RequestMessage, status, content, itemType).ConfigureAwait(false);
+        }
+        if (items == null)
+        {
+            throw ApiCall.Invalid(response.RequestMessage, status, "the answer had no JSON body");
+        }
+        return items.Contains(null!) ? WithoutNulls(items) : new ListAnswer<T>(items, new List<UnreadableEntry>());
+    }
+
+    private static async Task<ListAnswer<T>> EntryByEntryAsync<T>(HttpRequestMessage? request, int status, HttpContent content, JsonTypeInfo<T> itemType)
+        where T : class
+    {
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(text ?? string.Empty);
+            using var stream = await OpenAsync(content).ConfigureAwait(false);
+            document = JsonDocument.Parse(stream);
         }
         catch (JsonException ex)
         {
-            throw ApiCall.Invalid(response.RequestMessage, (int)(response.StatusCode ?? 0), ex.Message, ex);
+            throw ApiCall.Invalid(request, status, ex.Message, ex);
         }
         using (document)
         {
             if (document.RootElement.ValueKind != JsonValueKind.Array)
             {
-                throw ApiCall.Invalid(response.RequestMessage, (int)(response.StatusCode ?? 0), $"a {document.RootElement.ValueKind} where a list was expected");
+                throw ApiCall.Invalid(request, status, $"a {document.RootElement.ValueKind} where a list was expected");
             }
             var items = new List<T>();
             var unreadable = new List<UnreadableEntry>();
@@ -106,6 +131,17 @@ internal static class ListAnswer
             }
             return new ListAnswer<T>(items, unreadable);
         }
+    }
+
+    /// <summary>A fresh read of the whole body each time (the fallback reads it twice).</summary>
+    private static async Task<Stream> OpenAsync(HttpContent content)
+    {
+        if (content is PooledBody body)
+        {
+            return body.OpenRead();
+        }
+        await content.LoadIntoBufferAsync().ConfigureAwait(false);
+        return await content.ReadAsStreamAsync().ConfigureAwait(false);
     }
 
     private static ListAnswer<T> WithoutNulls<T>(List<T> items)

@@ -12,7 +12,8 @@ namespace DhubBatches.Engine.Http;
 /// <summary>
 /// Runs each request through <see cref="RetryPolicy"/>. A request message can be sent only once, so every
 /// attempt sends a copy; the body is buffered once (which also gives it a Content-Length, as Prefect Cloud
-/// requires), and each answer's body is read inside the attempt so a body cut short is retried too.
+/// requires), and each answer's body is read inside the attempt (into a <see cref="PooledBody"/>) so a body cut
+/// short is retried too.
 /// </summary>
 internal sealed class ResilienceHandler : DelegatingHandler
 {
@@ -96,12 +97,14 @@ internal sealed class ResilienceHandler : DelegatingHandler
     private async Task<HttpResponseMessage> SendAttemptAsync(HttpRequestMessage attempt, CancellationToken cancellationToken)
     {
         var response = await base.SendAsync(attempt, cancellationToken).ConfigureAwait(false);
-        // net8.0 cannot cancel LoadIntoBufferAsync; disposing the response aborts a stalled body on Ctrl+C/timeout.
+        // Disposing the response also aborts a stalled body on Ctrl+C/timeout, should a read not see the token.
         using (cancellationToken.Register(static r => ((HttpResponseMessage)r!).Dispose(), response))
         {
             try
             {
-                await response.Content.LoadIntoBufferAsync().ConfigureAwait(false);
+                var received = response.Content;
+                response.Content = await PooledBody.ReadAsync(received, cancellationToken).ConfigureAwait(false);
+                received.Dispose();
             }
             catch (Exception) when (cancellationToken.IsCancellationRequested)
             {

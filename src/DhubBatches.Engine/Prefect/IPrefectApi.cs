@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Net.Http;
 using System.Threading;
 using System.Threading.Tasks;
 using DhubBatches.Engine.Http;
@@ -8,7 +9,8 @@ namespace DhubBatches.Engine.Prefect;
 
 /// <summary>
 /// The Prefect REST endpoints this module uses (docs/prefect.md, "Endpoints"), relative to the API URL (<c>…/api</c>
-/// or a Cloud workspace URL). [IdempotentPost] marks the POSTs that are safe to send again after a lost answer.
+/// or a Cloud workspace URL). [IdempotentPost] marks the POSTs that are safe to send again after a lost answer. Lists
+/// come back as their body, which <see cref="ListAnswer"/> reads itself (entry by entry when one is damaged).
 /// </summary>
 internal interface IPrefectApi
 {
@@ -24,7 +26,7 @@ internal interface IPrefectApi
 
     [Post("/deployments/filter")]
     [IdempotentPost]
-    Task<IApiResponse<List<PrefectDeployment>>> FilterDeploymentsAsync([Body] DeploymentQuery query, CancellationToken cancellationToken);
+    Task<IApiResponse<HttpContent>> FilterDeploymentsAsync([Body] DeploymentQuery query, CancellationToken cancellationToken);
 
     /// <summary>201 for a new run, 200 when the idempotency key matched an existing one — so a retry never makes two.</summary>
     [Post("/deployments/{deploymentId}/create_flow_run")]
@@ -33,7 +35,7 @@ internal interface IPrefectApi
 
     [Post("/flow_runs/filter")]
     [IdempotentPost]
-    Task<IApiResponse<List<PrefectFlowRun>>> FilterFlowRunsAsync([Body] FlowRunQuery query, CancellationToken cancellationToken);
+    Task<IApiResponse<HttpContent>> FilterFlowRunsAsync([Body] FlowRunQuery query, CancellationToken cancellationToken);
 
     /// <summary>A bare integer.</summary>
     [Post("/flow_runs/count")]
@@ -45,15 +47,15 @@ internal interface IPrefectApi
 
     [Post("/task_runs/filter")]
     [IdempotentPost]
-    Task<IApiResponse<List<PrefectTaskRun>>> FilterTaskRunsAsync([Body] TaskRunQuery query, CancellationToken cancellationToken);
+    Task<IApiResponse<HttpContent>> FilterTaskRunsAsync([Body] TaskRunQuery query, CancellationToken cancellationToken);
 
     [Post("/artifacts/filter")]
     [IdempotentPost]
-    Task<IApiResponse<List<PrefectArtifact>>> FilterArtifactsAsync([Body] ArtifactQuery query, CancellationToken cancellationToken);
+    Task<IApiResponse<HttpContent>> FilterArtifactsAsync([Body] ArtifactQuery query, CancellationToken cancellationToken);
 
     [Post("/logs/filter")]
     [IdempotentPost]
-    Task<IApiResponse<List<PrefectLog>>> FilterLogsAsync([Body] LogQuery query, CancellationToken cancellationToken);
+    Task<IApiResponse<HttpContent>> FilterLogsAsync([Body] LogQuery query, CancellationToken cancellationToken);
 
     /// <summary>
     /// A proposal under the orchestration rules (force false): its fresh transition id makes Prefect reject a repeat,

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Net.Http;
 using System.Text.Json.Serialization.Metadata;
 using System.Threading;
 using System.Threading.Tasks;
@@ -18,7 +19,7 @@ internal static class PagedReader
     /// </summary>
     public static async Task<ListAnswer<T>> AllAsync<T>(
         ServerLimit serverLimit,
-        Func<int, int, Task<IApiResponse<List<T>>>> page,
+        Func<int, int, Task<IApiResponse<HttpContent>>> page,
         JsonTypeInfo<T> itemType,
         Func<T, string?> idOf,
         CancellationToken cancellationToken)

@@ -17,11 +17,7 @@ internal static class PrefectMapper
         IReadOnlyList<string>? readWarnings = null,
         StepTemplate? template = null)
     {
-        if (string.IsNullOrEmpty(run.Id))
-        {
-            throw new System.Text.Json.JsonException("a flow run has no 'id'");
-        }
-        var type = run.Type;
+        RequireId(run);
         var skipped = new List<string>();
         var assembled = StepAssembler.Assemble(run, taskRuns, OffsetReader.NewestByTaskRun(artifacts), skipped);
         // Steps the flow has not called yet (or never will, after a failure) come from the deployment's expected steps.
@@ -35,6 +31,36 @@ internal static class PrefectMapper
         {
             warnings.Add(OffsetValues.Warning(pipelineId, run.Id!, skipped));
         }
+        var snapshot = Run(pipelineId, flowName, run, steps.Any(s => s.State == StepState.Failed));
+        snapshot.Steps = steps;
+        snapshot.Warnings = warnings;
+        return snapshot;
+    }
+
+    /// <summary>
+    /// A run read without its task runs (-NoSteps): no steps, and the outcome from the state type alone (a COMPLETED run
+    /// succeeded, as far as the run itself can tell).
+    /// </summary>
+    public static BatchSnapshot WithoutSteps(string pipelineId, string flowName, PrefectFlowRun run)
+    {
+        RequireId(run);
+        var snapshot = Run(pipelineId, flowName, run, aStepFailed: false);
+        snapshot.StepsRead = false;
+        return snapshot;
+    }
+
+    private static void RequireId(PrefectFlowRun run)
+    {
+        if (string.IsNullOrEmpty(run.Id))
+        {
+            throw new System.Text.Json.JsonException("a flow run has no 'id'");
+        }
+    }
+
+    /// <summary>What the flow run itself tells, steps aside; a listing of 100,000 runs makes one of these per run.</summary>
+    private static BatchSnapshot Run(string pipelineId, string flowName, PrefectFlowRun run, bool aStepFailed)
+    {
+        var type = run.Type;
         // A deleted deployment's name went with it: its runs have none.
         var deleted = DeletedDeployment.TryParse(pipelineId, out _);
         return new BatchSnapshot(pipelineId, run.Id!)
@@ -46,35 +72,22 @@ internal static class PrefectMapper
             StartTime = run.StartTime,
             EndTime = run.EndTime,
             Attempt = run.RunCount,
-            Steps = steps,
             Outcome = type switch
             {
-                "COMPLETED" => steps.Any(s => s.State == StepState.Failed) ? BatchOutcome.Failed : BatchOutcome.Succeeded,
+                "COMPLETED" => aStepFailed ? BatchOutcome.Failed : BatchOutcome.Succeeded,
                 "FAILED" or "CRASHED" => BatchOutcome.Failed,
                 "CANCELLED" => BatchOutcome.Stopped,
                 _ => BatchOutcome.InProgress,
             },
             // Complete when Prefect says the run is terminal, not when its listed tasks happen to be done.
             IsComplete = IsTerminal(type),
-            Warnings = warnings,
             ChangeToken = ChangeToken(run),
         };
     }
 
-    /// <summary>
-    /// A run read without its task runs (-NoSteps): no steps, and the outcome from the state type alone (a COMPLETED run
-    /// succeeded, as far as the run itself can tell).
-    /// </summary>
-    public static BatchSnapshot WithoutSteps(string pipelineId, string flowName, PrefectFlowRun run)
-    {
-        var snapshot = ToSnapshot(pipelineId, flowName, run, Array.Empty<PrefectTaskRun>(), Array.Empty<PrefectArtifact>());
-        snapshot.StepsRead = false;
-        return snapshot;
-    }
-
     /// <summary>What changes whenever the run does: its state, attempt and update time.</summary>
     public static string ChangeToken(PrefectFlowRun run) =>
-        run.StateId + "|" + run.Type + "|" + run.TypeName + "|" + run.RunCount + "|" + run.Updated?.UtcTicks;
+        $"{run.StateId}|{run.Type}|{run.TypeName}|{run.RunCount}|{run.Updated?.UtcTicks}";
 
     public static bool IsTerminal(string? stateType) =>
         stateType is "COMPLETED" or "FAILED" or "CRASHED" or "CANCELLED";

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Net.Http;
 using System.Text.Json.Serialization.Metadata;
 using System.Threading;
 using System.Threading.Tasks;
@@ -237,7 +238,7 @@ internal sealed class RunDetailsReader
     }
 
     private Task<ListAnswer<T>> AllPagesAsync<T>(
-        Func<int, int, Task<IApiResponse<List<T>>>> page,
+        Func<int, int, Task<IApiResponse<HttpContent>>> page,
         JsonTypeInfo<T> itemType,
         Func<T, string?> idOf,
         CancellationToken cancellationToken)

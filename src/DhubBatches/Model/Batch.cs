@@ -21,7 +21,7 @@ public sealed class Batch
         StartTime = snapshot.StartTime;
         EndTime = snapshot.EndTime;
         Attempt = snapshot.Attempt;
-        Backend = connection.Backend.ToString();
+        Backend = connection.BackendName;
         Connection = connection;
         Steps = snapshot.Steps.Count == 0
             ? BatchStepList.Empty

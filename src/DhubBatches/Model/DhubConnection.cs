@@ -18,6 +18,7 @@ public sealed class DhubConnection : IDisposable
     {
         Settings = settings;
         Source = source;
+        BackendName = settings.Backend.ToString();
     }
 
     public Uri Uri => Settings.Uri;
@@ -41,6 +42,9 @@ public sealed class DhubConnection : IDisposable
     public string Source { get; }
 
     internal EngineSettings Settings { get; }
+
+    /// <summary>What every Batch's Backend says, made once rather than per batch of a long listing.</summary>
+    internal string BackendName { get; }
 
     internal IBatchEngine Engine
     {

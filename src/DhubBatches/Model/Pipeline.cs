@@ -15,7 +15,7 @@ public sealed class Pipeline
         PipelineId = snapshot.PipelineId;
         DeploymentId = snapshot.DeploymentId;
         Deployment = snapshot.Deployment;
-        Backend = connection.Backend.ToString();
+        Backend = connection.BackendName;
         Parameters = new PipelineParameters(snapshot.Parameters);
         Defaults = new ParameterDefaults(snapshot.Defaults);
         Paused = snapshot.Paused;
