@@ -510,7 +510,38 @@ Describe 'Prefect as a real server shows it (<Name>)' -Tag 'PrefectRealServer' -
             $limits = @(Get-PrefectBody $T '/flow_runs/filter' | ForEach-Object limit)
             $limits[0] | Should -BeGreaterThan 50 -Because 'nothing was known of the server''s limit yet'
             @($limits | Select-Object -Skip 1 | Where-Object { $_ -ne 50 }).Count | Should -Be 0
-            $limits.Count | Should -Be 4 -Because 'one refused request, then 120 runs at 50 a page'
+            # One refused request, then 120 runs at 50 a page; after two full pages the listing reads one page ahead,
+            # so the page after the short third one (offset 150) is asked for too, and comes back empty.
+            $limits.Count | Should -Be 5 -Because 'one refused request, three pages of 50, and one read ahead past the end'
+            @(Get-PrefectBody $T '/flow_runs/filter' | Select-Object -Skip 1 | ForEach-Object offset | Sort-Object) | Should -Be @(0, 50, 100, 150)
+        }
+
+        It 'a long listing asks for the page after next while it reads the next: every run once, in order, each page asked for once' {
+            Connect-TestBackend $T
+            $deployment = Invoke-TestPrefectApi $T -Path 'deployments/name/run-pipeline/orders'
+            $expected = @(Invoke-TestPrefectApi $T POST 'flow_runs/filter' @{ flow_runs = @{ deployment_id = @{ any_ = @($deployment.id) } }; sort = 'EXPECTED_START_TIME_DESC'; limit = 200 })
+            $before = @(Get-PrefectBody $T '/flow_runs/filter').Count
+            # Each page takes 150 ms: two asked for at once arrive together.
+            Add-EmulatorFault $T -Rule @{ method = 'POST'; pathPattern = 'flow_runs/filter'; mode = 'delay'; delayMs = 150; times = 0 }
+            try { $all = @(Get-DhubBatch -PipelineId 'orders' -All -PageSize 20 -NoSteps) }
+            finally { Clear-EmulatorFault $T }
+            $all.Id | Should -Be @($expected.id) -Because 'pages read ahead are written in their order'
+            $offsets = @(Get-PrefectBody $T '/flow_runs/filter' | Select-Object -Skip $before | ForEach-Object offset | Sort-Object)
+            $offsets | Should -Be @(0, 20, 40, 60, 80, 100, 120, 140) -Because 'six full pages, the empty one after them, one read ahead past the end, and none asked for twice'
+            $requests = @(Get-EmulatorRequest $T | Where-Object { $_.rawTarget -like '*/flow_runs/filter' } | Select-Object -Last 8)
+            $starts = @($requests | ForEach-Object { ([DateTimeOffset]$_.timestamp).AddMilliseconds(-$_.elapsedMs) })
+            $overlapping = @(for ($i = 1; $i -lt $starts.Count; $i++) { if (($starts[$i] - $starts[$i - 1]).TotalMilliseconds -lt 100) { $i } })
+            $overlapping.Count | Should -BeGreaterThan 0 -Because 'after two full pages, two pages are in flight at once'
+        }
+
+        It '-First reads no page ahead that it does not need' {
+            Connect-TestBackend $T
+            $before = @(Get-PrefectBody $T '/flow_runs/filter').Count
+            $some = @(Get-DhubBatch -PipelineId 'orders' -All -PageSize 20 -First 50 -NoSteps)
+            $some.Count | Should -Be 50
+            $lists = @(Get-PrefectBody $T '/flow_runs/filter' | Select-Object -Skip $before)
+            @($lists | ForEach-Object offset) | Should -Be @(0, 20, 40)
+            $lists[2].limit | Should -Be 10 -Because 'the last page asks for what is still wanted'
         }
 
         It '-Skip is the server-side offset; -Skip 100 -First 1 reads one run and the steps of that run only' {

@@ -282,8 +282,12 @@ internal sealed class PrefectRunLists
             }
             // Offset paging: a run inserted meanwhile shifts later pages by one; the cmdlet tolerates that.
             var count = answer.Items.Count + answer.Unreadable.Count;
-            var next = count == Used ? (Offset + (long)count).ToString(CultureInfo.InvariantCulture) : null;
-            return new BatchPage(batches, next, _skipped, problems);
+            var full = count == Used;
+            var next = full ? (Offset + (long)count).ToString(CultureInfo.InvariantCulture) : null;
+            return new BatchPage(batches, next, _skipped, problems)
+            {
+                Following = full ? (Offset + (long)count + Used).ToString(CultureInfo.InvariantCulture) : null,
+            };
         }
     }
 }

@@ -230,7 +230,12 @@ public sealed class GetDhubBatchCommand : BatchCommand
         WritePages(connection, (request, token) => connection.Engine.GetPageAsync(pipelineId, query, request, token));
     }
 
-    /// <summary>Every page of a listing, streamed; the next page is read while this one is written.</summary>
+    /// <summary>
+    /// Every page of a listing, streamed; the next page is read while this one is written. Once a listing has had two
+    /// full pages of a backend that says where the page after next starts (offset paging), it is long, and the page
+    /// after next is asked for too: the server works on one while this side reads the other. That costs at most one
+    /// request past the end, answered with an empty page.
+    /// </summary>
     private void WritePages(DhubConnection connection, Func<PageRequest, CancellationToken, Task<BatchPage>> read)
     {
         if (Satisfied)
@@ -238,10 +243,13 @@ public sealed class GetDhubBatchCommand : BatchCommand
             return;
         }
 
-        // A downstream Select-Object -First or Ctrl+C cancels the page in flight in the finally block, so nothing keeps
+        // A downstream Select-Object -First or Ctrl+C cancels the pages in flight in the finally block, so nothing keeps
         // running after the command.
         using var pages = CancellationTokenSource.CreateLinkedTokenSource(StopToken);
         var pending = StartPage(read, continuation: null, skip: (long)(Skip - _skipped), want: ToWrite(), pages.Token);
+        Task<BatchPage>? ahead = null;
+        string? aheadAt = null;
+        var fullPages = 0;
         try
         {
             while (pending != null)
@@ -253,9 +261,29 @@ public sealed class GetDhubBatchCommand : BatchCommand
                 var skipLeft = Skip > _skipped ? Skip - _skipped : 0;
                 var writable = (ulong)page.Items.Count > skipLeft ? (ulong)page.Items.Count - skipLeft : 0;
                 var wantAfter = ToWrite() > writable ? ToWrite() - writable : 0;
-                pending = page.Continuation != null && wantAfter > 0
-                    ? StartPage(read, page.Continuation, (long)(skipLeft > (ulong)page.Items.Count ? skipLeft - (ulong)page.Items.Count : 0), wantAfter, pages.Token)
-                    : null;
+                var next = page.Continuation != null && wantAfter > 0 ? page.Continuation : null;
+                if (next == null)
+                {
+                    pending = null;
+                }
+                else if (ahead != null && aheadAt == next)
+                {
+                    pending = ahead;
+                    ahead = null;
+                }
+                else
+                {
+                    Abandon(ahead);
+                    ahead = null;
+                    pending = StartPage(read, next, (long)(skipLeft > (ulong)page.Items.Count ? skipLeft - (ulong)page.Items.Count : 0), wantAfter, pages.Token);
+                }
+                fullPages = page.Following != null ? fullPages + 1 : 0;
+                // The page after next only when the next one cannot hold all that is still wanted.
+                if (pending != null && ahead == null && fullPages >= 2 && skipLeft == 0 && wantAfter > (ulong)page.Items.Count)
+                {
+                    aheadAt = page.Following;
+                    ahead = StartPage(read, aheadAt, 0, wantAfter - (ulong)page.Items.Count, pages.Token);
+                }
                 foreach (var batch in page.Items)
                 {
                     Write(connection.ToBatch(batch));
@@ -269,8 +297,13 @@ public sealed class GetDhubBatchCommand : BatchCommand
         finally
         {
             pages.Cancel();
+            Abandon(ahead);
         }
     }
+
+    /// <summary>A page read ahead that is not wanted after all: its outcome, even a failure, is nobody's.</summary>
+    private static void Abandon(Task<BatchPage>? page) =>
+        page?.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
     private BatchQuery Query(DhubConnection connection)
     {
@@ -306,7 +339,7 @@ public sealed class GetDhubBatchCommand : BatchCommand
             Want = want > int.MaxValue ? int.MaxValue : (int)want,
             PageSize = PageSize,
         };
-        return Pump.Start(t => read(request, t), token);
+        return Pump.Start(t => Task.Run(() => read(request, t), t), token);
     }
 
     /// <summary>Items still to write (saturating).</summary>

@@ -36,6 +36,12 @@ public sealed class BatchPage
     /// <summary>Null when this was the last page.</summary>
     public string? Continuation { get; }
 
+    /// <summary>
+    /// Where the page after the next one starts, should the next one come back full; set by a backend whose pages are
+    /// offsets, so a long listing can ask for two pages at once. Null when that cannot be told.
+    /// </summary>
+    public string? Following { get; set; }
+
     /// <summary>How much of the requested skip the server applied (the caller discards the rest itself).</summary>
     public long Skipped { get; }
 
