@@ -65,9 +65,11 @@ internal static class ListAnswer
         using var response = await ApiCall.ResponseAsync(call, notFound, cancellationToken).ConfigureAwait(false);
         var status = (int)(response.StatusCode ?? 0);
         var content = response.Content;
+        // An empty body, or the JSON literal null: there is no list to read.
+        DhubException NoList() => ApiCall.Invalid(response.RequestMessage, status, "the answer had no JSON body");
         if (content == null || content.Headers.ContentLength == 0)
         {
-            throw ApiCall.Invalid(response.RequestMessage, status, "the answer had no JSON body");
+            throw NoList();
         }
         var listType = (JsonTypeInfo<List<T>>)itemType.Options.GetTypeInfo(typeof(List<T>));
         List<T>? items;
@@ -82,7 +84,7 @@ internal static class ListAnswer
         }
         if (items == null)
         {
-            throw ApiCall.Invalid(response.RequestMessage, status, "the answer had no JSON body");
+            throw NoList();
         }
         return items.Contains(null!) ? WithoutNulls(items) : new ListAnswer<T>(items, new List<UnreadableEntry>());
     }
