@@ -192,9 +192,10 @@ Describe 'Every pipeline''s batches in one stream (<Name>)' -Tag 'Fleet' -ForEac
         $body.flows.name.any_ | Should -Be @('run-pipeline')
         $body.flow_runs.deployment_id.is_null_ | Should -BeFalse
         # One request a page, no deployment read (the first listing taught the names), no GET per run. After two full
-        # pages a listing reads one page ahead, which costs one request past the end.
+        # pages a listing reads one page ahead, which costs at most one request past the end (cancelled as the listing
+        # ends, so it may not reach the server).
         $pages = [math]::Ceiling(($Fleet.Count + 1) / 20)
-        @(Get-PrefectCall $T 'flow_runs/filter').Count | Should -Be ($pages + [int]($pages -ge 3))
+        @(Get-PrefectCall $T 'flow_runs/filter').Count | Should -BeIn @($pages, ($pages + [int]($pages -ge 3)))
         @(Get-PrefectCall $T 'deployments/filter').Count | Should -Be 0
         @(Get-EmulatorRequest $T -Method GET | Where-Object { $_.pathSegments -contains 'deployments' }).Count | Should -Be 0
     }

@@ -512,8 +512,13 @@ Describe 'Prefect as a real server shows it (<Name>)' -Tag 'PrefectRealServer' -
             @($limits | Select-Object -Skip 1 | Where-Object { $_ -ne 50 }).Count | Should -Be 0
             # One refused request, then 120 runs at 50 a page; after two full pages the listing reads one page ahead,
             # so the page after the short third one (offset 150) is asked for too, and comes back empty.
-            $limits.Count | Should -Be 5 -Because 'one refused request, three pages of 50, and one read ahead past the end'
-            @(Get-PrefectBody $T '/flow_runs/filter' | Select-Object -Skip 1 | ForEach-Object offset | Sort-Object) | Should -Be @(0, 50, 100, 150)
+            # The page read ahead past the end is cancelled as the listing ends: it may or may not reach the server.
+            $limits.Count | Should -BeIn @(4, 5) -Because 'one refused request, three pages of 50, and at most one read ahead past the end'
+            $offsets = @(Get-PrefectBody $T '/flow_runs/filter' | Select-Object -Skip 1 | ForEach-Object offset | Sort-Object)
+            @($offsets | Where-Object { $_ -le 100 }) | Should -Be @(0, 50, 100)
+            $past = @($offsets | Where-Object { $_ -gt 100 })
+            $past.Count | Should -BeLessOrEqual 1
+            if ($past.Count) { $past[0] | Should -Be 150 }
         }
 
         It 'a long listing asks for the page after next while it reads the next: every run once, in order, each page asked for once' {
@@ -527,7 +532,12 @@ Describe 'Prefect as a real server shows it (<Name>)' -Tag 'PrefectRealServer' -
             finally { Clear-EmulatorFault $T }
             $all.Id | Should -Be @($expected.id) -Because 'pages read ahead are written in their order'
             $offsets = @(Get-PrefectBody $T '/flow_runs/filter' | Select-Object -Skip $before | ForEach-Object offset | Sort-Object)
-            $offsets | Should -Be @(0, 20, 40, 60, 80, 100, 120, 140) -Because 'six full pages, the empty one after them, one read ahead past the end, and none asked for twice'
+            # Six full pages and the empty one after them, none asked for twice. The page read ahead past the end (140)
+            # is cancelled as the listing ends, so it reaches the server or not, depending on timing.
+            @($offsets | Where-Object { $_ -le 120 }) | Should -Be @(0, 20, 40, 60, 80, 100, 120)
+            $past = @($offsets | Where-Object { $_ -gt 120 })
+            $past.Count | Should -BeLessOrEqual 1 -Because 'at most one request past the end'
+            if ($past.Count) { $past[0] | Should -Be 140 }
             $requests = @(Get-EmulatorRequest $T | Where-Object { $_.rawTarget -like '*/flow_runs/filter' } | Select-Object -Last 8)
             $starts = @($requests | ForEach-Object { ([DateTimeOffset]$_.timestamp).AddMilliseconds(-$_.elapsedMs) })
             $overlapping = @(for ($i = 1; $i -lt $starts.Count; $i++) { if (($starts[$i] - $starts[$i - 1]).TotalMilliseconds -lt 100) { $i } })
